@@ -1,0 +1,114 @@
+//! Runs the otelix-testkit OTLP receiver on fixed addresses and prints its counts as one
+//! JSON line per interval on stdout, plus a final line (`"final":true`) on SIGINT/SIGTERM.
+//! Received items are counted, not kept, so memory stays flat under load.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use clap::Parser;
+use otelix_testkit::{Counts, Receiver};
+
+/// OTLP receiver that counts spans, metric data points and log records.
+#[derive(Debug, Parser)]
+#[command(name = "otelix-receiver", version)]
+struct Args {
+    /// OTLP/gRPC listening address.
+    #[arg(long, default_value = "127.0.0.1:4317")]
+    grpc_addr: SocketAddr,
+    /// OTLP/HTTP listening address.
+    #[arg(long, default_value = "127.0.0.1:4318")]
+    http_addr: SocketAddr,
+    /// Interval between count lines: `500ms`, `1s`, `2m`, or plain seconds (`1.5`).
+    #[arg(long, default_value = "1s", value_parser = parse_interval)]
+    report_every: Duration,
+}
+
+fn parse_interval(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit_secs) = if let Some(n) = text.strip_suffix("ms") {
+        (n, 0.001)
+    } else if let Some(n) = text.strip_suffix('s') {
+        (n, 1.0)
+    } else if let Some(n) = text.strip_suffix('m') {
+        (n, 60.0)
+    } else {
+        (text, 1.0)
+    };
+    let value: f64 = number
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration like 500ms, 1s or 2m"))?;
+    Duration::try_from_secs_f64(value * unit_secs)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| format!("{text:?} must be a positive duration"))
+}
+
+fn json_line(counts: Counts, is_final: bool) -> String {
+    let unix_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    format!(
+        "{{\"unix_ms\":{unix_ms},\"spans\":{},\"metric_data_points\":{},\"logs\":{},\"export_requests\":{},\"final\":{is_final}}}",
+        counts.spans, counts.metric_data_points, counts.logs, counts.export_requests
+    )
+}
+
+#[cfg(unix)]
+async fn terminated() -> std::io::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    tokio::select! {
+        result = tokio::signal::ctrl_c() => result,
+        _ = term.recv() => Ok(()),
+    }
+}
+
+#[cfg(not(unix))]
+async fn terminated() -> std::io::Result<()> {
+    tokio::signal::ctrl_c().await
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    let receiver = match Receiver::builder()
+        .with_grpc_addr(args.grpc_addr)
+        .with_http_addr(args.http_addr)
+        .with_keep_items(false)
+        .build()
+    {
+        Ok(receiver) => receiver,
+        Err(error) => {
+            eprintln!("otelix-receiver: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    eprintln!(
+        "otelix-receiver: OTLP/gRPC on {}, OTLP/HTTP on {}",
+        receiver.grpc_endpoint(),
+        receiver.http_endpoint()
+    );
+    let start = tokio::time::Instant::now() + args.report_every;
+    let mut ticks = tokio::time::interval_at(start, args.report_every);
+    let stop = terminated();
+    tokio::pin!(stop);
+    let code = loop {
+        tokio::select! {
+            _ = ticks.tick() => println!("{}", json_line(receiver.counts(), false)),
+            result = &mut stop => {
+                println!("{}", json_line(receiver.counts(), true));
+                break match result {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(error) => {
+                        eprintln!("otelix-receiver: cannot listen for signals: {error}");
+                        ExitCode::FAILURE
+                    }
+                };
+            }
+        }
+    };
+    receiver.shutdown();
+    code
+}

@@ -1,0 +1,53 @@
+//! An in-process OTLP receiver for tests of exported telemetry.
+//!
+//! [`Receiver::start`] binds OTLP/gRPC and OTLP/HTTP (protobuf, optionally gzip) on free
+//! ports of `127.0.0.1` and serves them from its own runtime on a background thread, so it
+//! works from plain `#[test]`s, `#[tokio::test]`, `#[actix_rt::test]` or any executor.
+//! Everything that arrives is recorded with its resource attributes and scope name;
+//! tests read snapshots ([`Receiver::spans`], [`Receiver::counts`], ...) or wait for the
+//! first matching item ([`Receiver::wait_for_span`] and its blocking twin).
+//! [`Behavior`] makes the receiver reject, hang or answer late, to test exporter failure
+//! handling.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use otelix_testkit::Receiver;
+//!
+//! # fn main() -> Result<(), otelix_testkit::TestkitError> {
+//! let receiver = Receiver::start()?;
+//! // Point the OTLP exporter under test at `receiver.grpc_endpoint()`
+//! // (or `receiver.http_endpoint()`), then produce telemetry and flush it.
+//! let span = receiver.wait_for_span_blocking(
+//!     |span| span.name() == "GET /health",
+//!     Duration::from_secs(5),
+//! )?;
+//! assert_eq!(span.attr_str("http.route").as_deref(), Some("/health"));
+//! assert_eq!(span.trace_id().len(), 32);
+//! assert_eq!(receiver.counts().spans, 1);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Features
+//!
+//! - `cli`: builds the `otelix-receiver` binary, which runs the receiver on fixed
+//!   addresses and prints its counts as JSON lines (for benchmark scripts):
+//!   `cargo run -p otelix-testkit --features cli --bin otelix-receiver -- --help`.
+#![deny(missing_docs)]
+
+mod behavior;
+mod error;
+mod grpc;
+mod http;
+mod received;
+mod receiver;
+mod store;
+
+pub use behavior::Behavior;
+pub use error::TestkitError;
+pub use received::{AttrValue, ReceivedLog, ReceivedMetric, ReceivedSpan, Transport};
+pub use receiver::{Receiver, ReceiverBuilder};
+pub use store::Counts;
+
+/// The largest export request accepted, compressed or not, on either transport (64 MiB).
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;

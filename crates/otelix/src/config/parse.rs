@@ -1,0 +1,169 @@
+//! Parsers for the textual settings shared by environment variables and code.
+//!
+//! Each parser returns `Err(expected)` with a short description of what was expected, so the
+//! caller can build an error naming the variable, the offending value and the accepted forms.
+
+use std::time::Duration;
+
+pub(super) fn bool(raw: &str) -> Result<bool, &'static str> {
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => Err("true or false"),
+    }
+}
+
+/// Milliseconds as a non-negative integer, as the OpenTelemetry specification defines
+/// `OTEL_*_TIMEOUT`, `OTEL_*_INTERVAL` and `OTEL_BSP_*_DELAY`.
+pub(super) fn millis(raw: &str) -> Result<Duration, &'static str> {
+    raw.trim()
+        .parse::<u64>()
+        .map(Duration::from_millis)
+        .map_err(|_| "a whole number of milliseconds")
+}
+
+pub(super) fn positive_millis(raw: &str) -> Result<Duration, &'static str> {
+    match millis(raw) {
+        Ok(d) if !d.is_zero() => Ok(d),
+        _ => Err("a whole number of milliseconds greater than 0"),
+    }
+}
+
+pub(super) fn positive_usize(raw: &str) -> Result<usize, &'static str> {
+    match raw.trim().parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err("a whole number greater than 0"),
+    }
+}
+
+pub(super) fn ratio(raw: &str) -> Result<f64, &'static str> {
+    match raw.trim().parse::<f64>() {
+        Ok(r) if (0.0..=1.0).contains(&r) => Ok(r),
+        _ => Err("a number from 0 to 1"),
+    }
+}
+
+/// An OTLP endpoint: an absolute `http` or `https` URL with a host and no query or fragment.
+pub(super) fn endpoint(raw: &str) -> Result<String, &'static str> {
+    const EXPECTED: &str = "an http:// or https:// URL with a host, such as http://localhost:4317";
+    let trimmed = raw.trim();
+    let url = url::Url::parse(trimmed).map_err(|_| EXPECTED)?;
+    let scheme_ok = matches!(url.scheme(), "http" | "https");
+    let host_ok = url.host_str().is_some_and(|h| !h.is_empty());
+    if !scheme_ok || !host_ok || url.query().is_some() || url.fragment().is_some() {
+        return Err(EXPECTED);
+    }
+    Ok(trimmed.trim_end_matches('/').to_owned())
+}
+
+/// A URL path for an HTTP route: starts with `/`, visible ASCII, no query or fragment.
+pub(super) fn route_path(raw: &str) -> Result<String, &'static str> {
+    const EXPECTED: &str = "a path starting with '/', such as /metrics";
+    let ok = raw.starts_with('/')
+        && raw.len() <= 256
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && b != b'?' && b != b'#');
+    if ok {
+        Ok(raw.to_owned())
+    } else {
+        Err(EXPECTED)
+    }
+}
+
+/// A comma-separated `key=value` list with percent-encoded values, the format of
+/// `OTEL_RESOURCE_ATTRIBUTES` and `OTEL_EXPORTER_OTLP_HEADERS` (W3C Baggage octets).
+pub(super) fn key_values(raw: &str) -> Result<Vec<(String, String)>, &'static str> {
+    const EXPECTED: &str = "a comma-separated list of key=value pairs";
+    let mut out = Vec::new();
+    for member in raw.split(',') {
+        let member = member.trim();
+        if member.is_empty() {
+            continue;
+        }
+        let (key, value) = member.split_once('=').ok_or(EXPECTED)?;
+        let key = key.trim();
+        if key.is_empty() || !key.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(EXPECTED);
+        }
+        let value = percent_encoding::percent_decode_str(value.trim())
+            .decode_utf8()
+            .map_err(|_| "a comma-separated list of key=value pairs with UTF-8 values")?;
+        out.push((key.to_owned(), value.into_owned()));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bools_accept_the_usual_spellings_and_nothing_else() {
+        for t in ["true", "TRUE", "1", "yes", "on", " True "] {
+            assert_eq!(bool(t), Ok(true), "{t}");
+        }
+        for f in ["false", "0", "no", "off", "FALSE"] {
+            assert_eq!(bool(f), Ok(false), "{f}");
+        }
+        for bad in ["maybe", "", "2", "tru"] {
+            assert!(bool(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn endpoints_must_be_http_urls_with_a_host() {
+        assert_eq!(
+            endpoint("http://collector:4317/").as_deref(),
+            Ok("http://collector:4317")
+        );
+        assert!(endpoint("https://otel.example.com").is_ok());
+        for bad in [
+            "collector:4317",
+            "localhost",
+            "ftp://x",
+            "http://",
+            "http://h:99999",
+            "http://h/?a=b",
+            "",
+        ] {
+            assert!(endpoint(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn key_values_decode_percent_encoding_and_reject_garbage() {
+        assert_eq!(
+            key_values("a=1, b = x%20y ,,c=").unwrap_or_default(),
+            vec![
+                ("a".into(), "1".into()),
+                ("b".into(), "x y".into()),
+                ("c".into(), String::new())
+            ]
+        );
+        assert!(key_values("novalue").is_err());
+        assert!(key_values("=x").is_err());
+        assert!(key_values("a=%ff").is_err());
+    }
+
+    #[test]
+    fn numbers_are_bounded() {
+        assert_eq!(ratio("0.25"), Ok(0.25));
+        assert!(ratio("2").is_err());
+        assert!(ratio("-0.1").is_err());
+        assert!(ratio("NaN").is_err());
+        assert_eq!(millis("1500"), Ok(Duration::from_millis(1500)));
+        assert!(millis("1.5s").is_err());
+        assert!(positive_millis("0").is_err());
+        assert!(positive_usize("0").is_err());
+        assert_eq!(positive_usize("512"), Ok(512));
+    }
+
+    #[test]
+    fn route_paths() {
+        assert!(route_path("/metrics").is_ok());
+        assert!(route_path("metrics").is_err());
+        assert!(route_path("/a b").is_err());
+        assert!(route_path("/m?x=1").is_err());
+    }
+}
