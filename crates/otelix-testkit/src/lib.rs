@@ -28,11 +28,8 @@
 //! # }
 //! ```
 //!
-//! # Features
-//!
-//! - `cli`: builds the `otelix-receiver` binary, which runs the receiver on fixed
-//!   addresses and prints its counts as JSON lines (for benchmark scripts):
-//!   `cargo run -p otelix-testkit --features cli --bin otelix-receiver -- --help`.
+//! The `otelix-receiver` binary runs the receiver on fixed addresses and prints its counts as
+//! JSON lines, for benchmark scripts: `cargo run -p otelix-testkit --bin otelix-receiver -- --help`.
 #![deny(missing_docs)]
 
 mod behavior;

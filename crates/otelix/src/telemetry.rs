@@ -144,7 +144,6 @@ impl TelemetryBuilder {
         opentelemetry::global::set_tracer_provider(telemetry.tracer_provider.clone());
         opentelemetry::global::set_meter_provider(telemetry.meter_provider.clone());
         opentelemetry::global::set_text_map_propagator(crate::propagation::propagator());
-        telemetry.announce();
         Ok(telemetry)
     }
 }
@@ -439,7 +438,7 @@ impl Telemetry {
         );
 
         drop(_entered);
-        Ok(Telemetry {
+        let telemetry = Telemetry {
             handle: TelemetryHandle {
                 config: Arc::new(config),
                 tracer,
@@ -452,12 +451,14 @@ impl Telemetry {
             dispatch,
             export_runtime,
             shut_down: AtomicBool::new(false),
-        })
+        };
+        telemetry.warn_if_collector_unreachable();
+        Ok(telemetry)
     }
 
-    /// Says where telemetry goes, and warns once (in the background, never delaying start-up)
-    /// when the collector cannot be reached.
-    fn announce(&self) {
+    /// Warns once, in the background so start-up is never delayed, when the collector cannot
+    /// be reached.
+    fn warn_if_collector_unreachable(&self) {
         let config = self.handle.config.clone();
         let dispatch = self.dispatch.clone();
         let exporting = !config.sdk_disabled()

@@ -1,0 +1,1 @@
+//! actix-web instrumentation for otelix.
