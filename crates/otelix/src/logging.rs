@@ -8,7 +8,8 @@
 //!
 //! The exporters' own diagnostics (targets `opentelemetry*`, `tonic`, `h2`, `hyper`, ...) never
 //! reach the OTLP log exporter or the span bridge, so a failing export cannot feed itself, and
-//! on stdout each such message is shown at most once a minute.
+//! on stdout each such message is shown at most once a minute, and below WARN only when the
+//! filter names the crate (`RUST_LOG=info,opentelemetry_sdk=debug`).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -65,13 +66,25 @@ pub(crate) fn dispatch(
     let filter = EnvFilter::builder().parse_lossy(config.log_filter());
 
     let limiter = RateLimiter::default();
+    // The SDK narrates at INFO (a provider was installed, ...); show that only to someone who
+    // asked for it by naming an internal crate in the filter.
+    let internal_floor = if INTERNAL_TARGETS
+        .iter()
+        .any(|t| config.log_filter().contains(t))
+    {
+        tracing::Level::TRACE
+    } else {
+        tracing::Level::WARN
+    };
     let lines = tracing_subscriber::fmt::layer()
         .event_format(LineFormat {
             json: config.log_format() == LogFormat::Json,
         })
         .with_writer(writer)
         .with_filter(dynamic_filter_fn(move |meta, _| {
-            !meta.is_event() || !is_internal(meta.target()) || limiter.allow(meta.callsite())
+            !meta.is_event()
+                || !is_internal(meta.target())
+                || (*meta.level() <= internal_floor && limiter.allow(meta.callsite()))
         }));
 
     let spans = tracing_opentelemetry::layer()

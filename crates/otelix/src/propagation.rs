@@ -589,6 +589,15 @@ pub fn sanitize_request_id(raw: &[u8]) -> Option<String> {
     std::str::from_utf8(trimmed).ok().map(str::to_owned)
 }
 
+/// The propagator otelix installs globally and uses for incoming and outgoing requests:
+/// [`W3CTraceContextPropagator`] and the SDK's W3C Baggage propagator.
+pub fn propagator() -> opentelemetry::propagation::TextMapCompositePropagator {
+    opentelemetry::propagation::TextMapCompositePropagator::new(vec![
+        Box::new(W3CTraceContextPropagator::new()),
+        Box::new(opentelemetry_sdk::propagation::BaggagePropagator::new()),
+    ])
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
@@ -1766,13 +1775,4 @@ mod tests {
             }
         }
     }
-}
-
-/// The propagator otelix installs globally and uses for incoming and outgoing requests:
-/// [`W3CTraceContextPropagator`] and the SDK's W3C Baggage propagator.
-pub fn propagator() -> opentelemetry::propagation::TextMapCompositePropagator {
-    opentelemetry::propagation::TextMapCompositePropagator::new(vec![
-        Box::new(W3CTraceContextPropagator::new()),
-        Box::new(opentelemetry_sdk::propagation::BaggagePropagator::new()),
-    ])
 }

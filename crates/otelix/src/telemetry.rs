@@ -125,8 +125,8 @@ impl TelemetryBuilder {
     /// # Errors
     ///
     /// [`InitError`] when an exporter, the Prometheus bridge or the export runtime cannot be
-    /// set up. An unreachable collector is not an error: exports are retried on schedule and
-    /// dropped within the configured queue bounds.
+    /// set up. An unreachable collector is not an error: one warning says so, each scheduled
+    /// export connects again, and what cannot be delivered is dropped within the queue bounds.
     pub fn build(self) -> Result<Telemetry, InitError> {
         Telemetry::assemble(self)
     }
@@ -296,13 +296,12 @@ impl Telemetry {
             return Ok(());
         }
         let (t, m, l) = self.providers();
-        let result = run_bounded(
+        run_bounded(
             self.handle.config.shutdown_timeout(),
             move |left| t.shutdown_with_timeout(left),
             move |left| m.shutdown_with_timeout(left),
             move |left| l.map_or(Ok(()), |l| l.shutdown_with_timeout(left)),
-        );
-        result
+        )
     }
 
     fn providers(
@@ -485,7 +484,7 @@ impl Telemetry {
                                 endpoint,
                                 protocol = config.protocol().as_str(),
                                 %reason,
-                                "OTLP collector not reachable; the service runs on, exports are retried on schedule and dropped beyond the queue bounds"
+                                "OTLP collector not reachable; the service runs on, every scheduled export tries to connect again, and batches it cannot deliver are dropped"
                             );
                         });
                     }
@@ -510,6 +509,8 @@ impl Drop for Telemetry {
     }
 }
 
+type FlushJob = Box<dyn FnOnce(Duration) -> opentelemetry_sdk::error::OTelSdkResult + Send>;
+
 /// Runs the three provider operations in parallel threads and waits at most `deadline`.
 fn run_bounded<T, M, L>(
     deadline: Duration,
@@ -524,10 +525,7 @@ where
 {
     let start = Instant::now();
     let (tx, rx) = std::sync::mpsc::channel();
-    let jobs: [(
-        &str,
-        Box<dyn FnOnce(Duration) -> opentelemetry_sdk::error::OTelSdkResult + Send>,
-    ); 3] = [
+    let jobs: [(&str, FlushJob); 3] = [
         ("traces", Box::new(traces)),
         ("metrics", Box::new(metrics)),
         ("logs", Box::new(logs)),

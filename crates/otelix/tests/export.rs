@@ -1,0 +1,177 @@
+//! Traces, metrics and logs reach a real OTLP receiver over gRPC and over HTTP/protobuf, and
+//! log lines written inside a span carry that span's IDs in stdout JSON and in the export.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{current_ids, no_env, CapturedLines};
+use opentelemetry::KeyValue;
+use otelix::{Config, LogFormat, Protocol, Telemetry};
+use otelix_testkit::{Receiver, Transport};
+
+const WAIT: Duration = Duration::from_secs(15);
+
+fn roundtrip(protocol: Protocol) {
+    let receiver = Receiver::start().unwrap_or_else(|e| panic!("{e}"));
+    let endpoint = match protocol {
+        Protocol::Grpc => receiver.grpc_endpoint(),
+        Protocol::HttpProtobuf => receiver.http_endpoint(),
+    };
+    let config = Config::builder()
+        .with_service_name("export-test")
+        .with_protocol(protocol)
+        .with_endpoint(endpoint)
+        .with_log_format(LogFormat::Json)
+        .with_batch_schedule_delay(Duration::from_millis(100))
+        .build_from_vars(no_env())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let lines = CapturedLines::default();
+    let telemetry = Telemetry::builder(config)
+        .with_log_writer(lines.clone())
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    let histogram = telemetry
+        .handle()
+        .meter()
+        .f64_histogram("test.work.duration")
+        .with_unit("s")
+        .build();
+    histogram.record(0.042, &[KeyValue::new("outcome", "ok")]);
+
+    let (trace_id, span_id) = tracing::dispatcher::with_default(telemetry.dispatch(), || {
+        let span = tracing::info_span!("unit-of-work", job = "export");
+        let _entered = span.enter();
+        tracing::info!(answer = 42, "inside the span");
+        current_ids()
+    });
+    assert_eq!(trace_id.len(), 32);
+    assert_ne!(
+        trace_id,
+        "0".repeat(32),
+        "the tracing span became an OTel span"
+    );
+
+    telemetry.force_flush().unwrap_or_else(|e| panic!("{e}"));
+    let expected_transport = match protocol {
+        Protocol::Grpc => Transport::Grpc,
+        Protocol::HttpProtobuf => Transport::Http,
+    };
+
+    let span = receiver
+        .wait_for_span_blocking(|s| s.name() == "unit-of-work", WAIT)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(span.trace_id(), trace_id);
+    assert_eq!(span.span_id(), span_id);
+    assert_eq!(span.transport, expected_transport);
+    assert_eq!(
+        span.resource_attr("service.name").as_deref(),
+        Some("export-test")
+    );
+
+    let metric = receiver
+        .wait_for_metric_blocking(|m| m.name() == "test.work.duration", WAIT)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(metric.unit(), "s");
+    assert_eq!(metric.histogram_counts(), 1);
+    assert_eq!(metric.transport, expected_transport);
+
+    let log = receiver
+        .wait_for_log_blocking(|l| l.body().as_deref() == Some("inside the span"), WAIT)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(log.trace_id().as_deref(), Some(trace_id.as_str()));
+    assert_eq!(log.span_id().as_deref(), Some(span_id.as_str()));
+    assert_eq!(log.transport, expected_transport);
+
+    let json = lines.json_lines();
+    let line = json
+        .iter()
+        .find(|l| l["message"] == "inside the span")
+        .unwrap_or_else(|| panic!("no JSON line for the event in {json:?}"));
+    assert_eq!(line["trace_id"], trace_id.as_str());
+    assert_eq!(line["span_id"], span_id.as_str());
+    assert_eq!(line["answer"], 42);
+    assert_eq!(line["level"], "INFO");
+    assert_eq!(line["span"], "unit-of-work");
+
+    telemetry.shutdown().unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[test]
+fn span_metric_and_log_arrive_over_grpc() {
+    roundtrip(Protocol::Grpc);
+}
+
+#[test]
+fn span_metric_and_log_arrive_over_http_protobuf() {
+    roundtrip(Protocol::HttpProtobuf);
+}
+
+#[test]
+fn duration_histograms_use_second_buckets() {
+    let receiver = Receiver::start().unwrap_or_else(|e| panic!("{e}"));
+    let config = Config::builder()
+        .with_endpoint(receiver.grpc_endpoint())
+        .build_from_vars(no_env())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let telemetry = Telemetry::builder(config)
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let meter = telemetry.handle().meter().clone();
+    meter
+        .f64_histogram("a.duration")
+        .with_unit("s")
+        .build()
+        .record(0.3, &[]);
+    meter
+        .f64_histogram("a.size")
+        .with_unit("By")
+        .build()
+        .record(300.0, &[]);
+    telemetry.force_flush().unwrap_or_else(|e| panic!("{e}"));
+
+    let bounds = |name: &'static str| {
+        let m = receiver
+            .wait_for_metric_blocking(|m| m.name() == name, WAIT)
+            .unwrap_or_else(|e| panic!("{e}"));
+        match m.metric.data {
+            Some(opentelemetry_proto::tonic::metrics::v1::metric::Data::Histogram(h)) => {
+                h.data_points[0].explicit_bounds.clone()
+            }
+            other => panic!("{name} is not a histogram: {other:?}"),
+        }
+    };
+    assert_eq!(bounds("a.duration"), otelix::DURATION_BUCKETS_SECONDS);
+    assert_ne!(
+        bounds("a.size"),
+        otelix::DURATION_BUCKETS_SECONDS,
+        "only unit s is rebucketed"
+    );
+}
+
+#[test]
+fn nothing_is_exported_when_the_sdk_is_disabled_but_ids_still_exist() {
+    let receiver = Receiver::start().unwrap_or_else(|e| panic!("{e}"));
+    let config = Config::builder()
+        .with_endpoint(receiver.grpc_endpoint())
+        .with_sdk_disabled(true)
+        .build_from_vars(no_env())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let telemetry = Telemetry::builder(config)
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (trace_id, _) = tracing::dispatcher::with_default(telemetry.dispatch(), || {
+        let span = tracing::info_span!("disabled");
+        let _entered = span.enter();
+        current_ids()
+    });
+    assert_ne!(
+        trace_id,
+        "0".repeat(32),
+        "request IDs need trace IDs even when nothing is exported"
+    );
+    telemetry.shutdown().unwrap_or_else(|e| panic!("{e}"));
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(receiver.counts().export_requests, 0);
+}

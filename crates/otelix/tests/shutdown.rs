@@ -1,0 +1,127 @@
+//! `shutdown()` returns within its deadline whatever the collector does, and an unreachable
+//! collector at start-up is one warning, not an error.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{closed_port, no_env, CapturedLines};
+use opentelemetry::KeyValue;
+use otelix::{Config, Protocol, ShutdownError, Telemetry};
+use otelix_testkit::{Behavior, Receiver};
+
+const DEADLINE: Duration = Duration::from_secs(1);
+/// Thread start-up and scheduling slack on a loaded two-core machine. The exporters' own
+/// timeout is 30 s, so without the deadline these shutdowns would take 30 s.
+const SLACK: Duration = Duration::from_secs(2);
+
+fn telemetry_with_pending_data(protocol: Protocol, endpoint: String) -> Telemetry {
+    let config = Config::builder()
+        .with_protocol(protocol)
+        .with_endpoint(endpoint)
+        .with_otlp_timeout(Duration::from_secs(30))
+        .with_batch_export_timeout(Duration::from_secs(30))
+        .with_shutdown_timeout(DEADLINE)
+        .build_from_vars(no_env())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let telemetry = Telemetry::builder(config)
+        .with_log_writer(CapturedLines::default())
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    tracing::dispatcher::with_default(telemetry.dispatch(), || {
+        for i in 0..100 {
+            let span = tracing::info_span!("pending", i);
+            let _entered = span.enter();
+            tracing::info!("buffered log record");
+        }
+    });
+    telemetry
+        .handle()
+        .meter()
+        .u64_counter("pending.items")
+        .build()
+        .add(1, &[KeyValue::new("k", "v")]);
+    telemetry
+}
+
+fn assert_bounded(telemetry: Telemetry) -> Result<(), ShutdownError> {
+    let started = Instant::now();
+    let result = telemetry.shutdown();
+    let took = started.elapsed();
+    assert!(
+        took < DEADLINE + SLACK,
+        "shutdown took {took:?} with a {DEADLINE:?} deadline"
+    );
+    // Dropping the guard after shutdown must not block either.
+    let started = Instant::now();
+    drop(telemetry);
+    assert!(started.elapsed() < SLACK);
+    result
+}
+
+#[test]
+fn shutdown_is_bounded_when_the_collector_port_is_closed() {
+    for protocol in [Protocol::Grpc, Protocol::HttpProtobuf] {
+        let endpoint = format!("http://127.0.0.1:{}", closed_port());
+        let _ = assert_bounded(telemetry_with_pending_data(protocol, endpoint));
+    }
+}
+
+#[test]
+fn shutdown_is_bounded_when_the_collector_never_answers() {
+    let receiver = Receiver::builder()
+        .with_behavior(Behavior::Hang)
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    for (protocol, endpoint) in [
+        (Protocol::Grpc, receiver.grpc_endpoint()),
+        (Protocol::HttpProtobuf, receiver.http_endpoint()),
+    ] {
+        let result = assert_bounded(telemetry_with_pending_data(protocol, endpoint));
+        assert!(
+            result.is_err(),
+            "{protocol:?}: a collector that never answers cannot be flushed to"
+        );
+    }
+}
+
+#[test]
+fn shutdown_is_idempotent() {
+    let receiver = Receiver::start().unwrap_or_else(|e| panic!("{e}"));
+    let telemetry = telemetry_with_pending_data(Protocol::Grpc, receiver.grpc_endpoint());
+    telemetry.shutdown().unwrap_or_else(|e| panic!("{e}"));
+    telemetry
+        .shutdown()
+        .unwrap_or_else(|e| panic!("second call: {e}"));
+    assert!(
+        receiver.counts().spans >= 100,
+        "the first shutdown flushed the buffered spans"
+    );
+}
+
+#[test]
+fn an_unreachable_collector_is_one_warning_not_an_error() {
+    let lines = CapturedLines::default();
+    let endpoint = format!("http://127.0.0.1:{}", closed_port());
+    let config = Config::builder()
+        .with_endpoint(endpoint.clone())
+        .with_shutdown_timeout(DEADLINE)
+        .build_from_vars(no_env())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let telemetry = Telemetry::builder(config)
+        .with_log_writer(lines.clone())
+        .build()
+        .unwrap_or_else(|e| panic!("an unreachable collector must not fail start-up: {e}"));
+    let warned = |text: &str| text.matches("OTLP collector not reachable").count();
+    let started = Instant::now();
+    while warned(&lines.text()) == 0 && started.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let text = lines.text();
+    assert_eq!(warned(&text), 1, "{text}");
+    assert!(
+        text.contains(&endpoint),
+        "the warning says where it tried: {text}"
+    );
+    let _ = telemetry.shutdown();
+}
