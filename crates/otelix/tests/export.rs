@@ -175,3 +175,43 @@ fn nothing_is_exported_when_the_sdk_is_disabled_but_ids_still_exist() {
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(receiver.counts().export_requests, 0);
 }
+
+#[test]
+fn exporter_diagnostics_are_not_exported_as_log_records() {
+    let receiver = Receiver::start().unwrap_or_else(|e| panic!("{e}"));
+    let config = Config::builder()
+        .with_endpoint(receiver.grpc_endpoint())
+        .with_log_filter("trace")
+        .build_from_vars(no_env())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let lines = CapturedLines::default();
+    let telemetry = Telemetry::builder(config)
+        .with_log_writer(lines.clone())
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    tracing::dispatcher::with_default(telemetry.dispatch(), || {
+        // What the SDK, tonic and hyper say about an export must not become an export.
+        tracing::error!(target: "opentelemetry_sdk", "export failed");
+        tracing::warn!(target: "opentelemetry-otlp", "channel closed");
+        tracing::debug!(target: "h2::codec", "frame");
+        let span = tracing::info_span!(target: "tonic::transport", "connect");
+        let _entered = span.enter();
+        tracing::info!(target: "app", "application event");
+    });
+    telemetry.force_flush().unwrap_or_else(|e| panic!("{e}"));
+    receiver
+        .wait_for_log_blocking(|l| l.body().as_deref() == Some("application event"), WAIT)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let bodies: Vec<String> = receiver.logs().iter().filter_map(|l| l.body()).collect();
+    assert_eq!(
+        bodies,
+        ["application event"],
+        "only the application's record is exported"
+    );
+    assert!(
+        receiver.spans().iter().all(|s| s.name() != "connect"),
+        "transport spans are not bridged"
+    );
+    // On stdout the diagnostics are still visible, for the operator.
+    assert!(lines.text().contains("export failed"));
+}
