@@ -20,8 +20,12 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod config;
+#[cfg(feature = "sqlx")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlx")))]
+pub mod db;
 mod logging;
 mod propagation;
+pub mod slow_query;
 mod telemetry;
 
 pub use config::{

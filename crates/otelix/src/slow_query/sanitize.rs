@@ -1,0 +1,920 @@
+//! The statement sanitizer: a single-pass byte lexer that replaces literals with `?`.
+//!
+//! Why a hand-written lexer and not a regex: it runs on every database span that reaches the
+//! worker, it must never be fooled by quotes inside comments or comments inside quotes, and it
+//! must not allocate when the statement is already clean (the common case for `sqlx`, whose
+//! statements carry placeholders, not values).
+//!
+//! Safety rule: when the lexer is unsure, it redacts more, never less. Everything after an
+//! unterminated string is one `?`; comments are dropped whole.
+
+use std::borrow::Cow;
+
+/// The longest sanitized statement, in bytes, including the ` …` that marks a cut.
+///
+/// A longer statement is cut after its last whole token that fits and ends in ` …` (a space
+/// and U+2026). Cutting between tokens keeps the cut idempotent and never leaves half a
+/// quoted identifier behind.
+pub const MAX_SANITIZED_LEN: usize = 2048;
+
+const CUT_MARK: &str = " \u{2026}";
+
+/// The lexical rules [`sanitize_query_with`] follows.
+///
+/// The rules differ in ways that matter for redaction: in MySQL `"..."` is a string and a
+/// backslash escapes a quote, elsewhere `"..."` is an identifier and a backslash is an ordinary
+/// character.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum SqlDialect {
+    /// Standard SQL as PostgreSQL, SQLite, SQL Server and Oracle read it: `'...'` strings with
+    /// `''` escapes, `E'...'` strings with backslash escapes, `$tag$...$tag$` dollar quoting,
+    /// `"..."` identifiers, nested `/* */` comments.
+    #[default]
+    Standard,
+    /// MySQL and MariaDB: `'...'` and `"..."` are strings with backslash and doubled-quote
+    /// escapes, `#` starts a line comment, `$` is an identifier character, `/* */` does not
+    /// nest.
+    MySql,
+}
+
+impl SqlDialect {
+    /// The dialect for a `db.system.name` (or legacy `db.system`) value: `mysql`, `mariadb`
+    /// and `tidb` read as [`SqlDialect::MySql`], everything else as [`SqlDialect::Standard`].
+    ///
+    /// ```
+    /// # use otelix::SqlDialect;
+    /// assert_eq!(SqlDialect::from_db_system("mariadb"), SqlDialect::MySql);
+    /// assert_eq!(SqlDialect::from_db_system("postgresql"), SqlDialect::Standard);
+    /// ```
+    pub fn from_db_system(db_system: &str) -> Self {
+        if ["mysql", "mariadb", "tidb"]
+            .iter()
+            .any(|name| db_system.eq_ignore_ascii_case(name))
+        {
+            SqlDialect::MySql
+        } else {
+            SqlDialect::Standard
+        }
+    }
+}
+
+/// Replaces the literals in a SQL statement with `?`, following the standard (PostgreSQL)
+/// lexical rules; see [`sanitize_query_with`] for what changes and what stays.
+///
+/// ```
+/// # use otelix::sanitize_query;
+/// assert_eq!(
+///     sanitize_query("SELECT * FROM members WHERE email = 'a@b.c' AND id IN (1, 2, 3) -- hi"),
+///     "SELECT * FROM members WHERE email = ? AND id IN (?)"
+/// );
+/// // Already clean: borrowed back, no allocation.
+/// assert!(matches!(sanitize_query("SELECT name FROM t1 WHERE id = $1"),
+///                  std::borrow::Cow::Borrowed(_)));
+/// ```
+pub fn sanitize_query(sql: &str) -> Cow<'_, str> {
+    sanitize_query_with(sql, SqlDialect::Standard)
+}
+
+/// Replaces the literals in a SQL statement with `?`, following `dialect`'s lexical rules.
+///
+/// - String literals (`'...'`, `E'...'`, `N'...'`, `X'...'`, `B'...'`, `U&'...'`,
+///   `$tag$...$tag$`; in MySQL also `"..."`) and numeric literals (`42`, `3.14`, `.5`, `1e-3`,
+///   `0xFF`, `0b101`, `1_000`) become `?`.
+/// - A list of literals and placeholders after `IN` collapses to `IN (?)`, so statements that
+///   differ only in list length read the same.
+/// - Comments (`--`, `/* */`, and `#` in MySQL) are dropped; every run of whitespace and
+///   comments becomes one space; leading and trailing whitespace goes.
+/// - Identifiers (`t1.col2`, `"Quoted"`, `` `quoted` ``), keywords, operators and placeholders
+///   (`?`, `?1`, `$1`, `:name`, `@p1`, `@@var`) are kept as written.
+/// - An unterminated string turns everything after its opening quote into one `?`; an
+///   unterminated comment is dropped; an unterminated quoted identifier is kept.
+/// - The result is at most [`MAX_SANITIZED_LEN`] bytes; a longer one is cut and ends in `…`.
+///
+/// No literal of the input survives in the output, and `sanitize(sanitize(x)) ==
+/// sanitize(x)`. The input is borrowed back when nothing had to change.
+pub fn sanitize_query_with(sql: &str, dialect: SqlDialect) -> Cow<'_, str> {
+    Lexer {
+        src: sql.as_bytes(),
+        dialect,
+        out: Output::new(sql),
+    }
+    .run()
+}
+
+struct Lexer<'a> {
+    src: &'a [u8],
+    dialect: SqlDialect,
+    out: Output<'a>,
+}
+
+impl<'a> Lexer<'a> {
+    fn run(mut self) -> Cow<'a, str> {
+        let mut i = 0;
+        let mut pending_space = false;
+        while i < self.src.len() {
+            if let Some(next) = self.skip_trivia(i) {
+                i = next;
+                pending_space = true;
+                continue;
+            }
+            let before = self.out.len();
+            if pending_space && before > 0 {
+                self.out.push(" ");
+            }
+            pending_space = false;
+            i = self.token(i);
+            if self.out.len() > MAX_SANITIZED_LEN - CUT_MARK.len() {
+                self.out.truncate(before);
+                return self.out.finish_cut();
+            }
+        }
+        self.out.finish()
+    }
+
+    /// If whitespace or a comment starts at `i`, where it ends.
+    fn skip_trivia(&self, i: usize) -> Option<usize> {
+        let src = self.src;
+        let c = at(src, i);
+        if is_space(c) {
+            let mut j = i + 1;
+            while j < src.len() && is_space(at(src, j)) {
+                j += 1;
+            }
+            return Some(j);
+        }
+        let line_comment = (c == b'-' && at(src, i + 1) == b'-')
+            || (c == b'#' && self.dialect == SqlDialect::MySql);
+        if line_comment {
+            // The newline itself is whitespace: the next call consumes it.
+            let rest = src.get(i..).unwrap_or_default();
+            return Some(
+                rest.iter()
+                    .position(|&b| b == b'\n')
+                    .map_or(src.len(), |p| i + p),
+            );
+        }
+        if c == b'/' && at(src, i + 1) == b'*' {
+            return Some(self.block_comment_end(i));
+        }
+        None
+    }
+
+    fn block_comment_end(&self, start: usize) -> usize {
+        let src = self.src;
+        let nested = self.dialect == SqlDialect::Standard;
+        let mut depth = 1usize;
+        let mut j = start + 2;
+        while j + 1 < src.len() {
+            match (at(src, j), at(src, j + 1)) {
+                (b'*', b'/') => {
+                    depth -= 1;
+                    j += 2;
+                    if depth == 0 {
+                        return j;
+                    }
+                }
+                (b'/', b'*') if nested => {
+                    depth += 1;
+                    j += 2;
+                }
+                _ => j += 1,
+            }
+        }
+        src.len()
+    }
+
+    /// Emits the token that starts at `i`; returns where it ends.
+    fn token(&mut self, i: usize) -> usize {
+        if let Some(end) = self.literal(i) {
+            self.out.push("?");
+            return end;
+        }
+        let src = self.src;
+        let c = at(src, i);
+        let end = match c {
+            b'"' | b'`' => match quoted_end(src, i) {
+                Some(end) => end,
+                None => {
+                    // Unterminated: what follows may be anything, so it goes like a string.
+                    self.out.push("?");
+                    return src.len();
+                }
+            },
+            b'$' if self.dialect == SqlDialect::Standard => {
+                // `$1`, or a `$name` placeholder: dollar quotes were taken by `literal`.
+                let j = i + 1;
+                if at(src, j).is_ascii_digit() {
+                    digits_end(src, j)
+                } else {
+                    word_end(src, j)
+                }
+            }
+            b'?' => digits_end(src, i + 1),
+            b':' if at(src, i + 1) == b':' => i + 2,
+            b':' if is_word_start(at(src, i + 1), self.dialect) => word_end(src, i + 1),
+            b'@' => {
+                let j = if at(src, i + 1) == b'@' { i + 2 } else { i + 1 };
+                if is_word_start(at(src, j), self.dialect) {
+                    word_end(src, j)
+                } else {
+                    i + 1
+                }
+            }
+            c if is_word_start(c, self.dialect) => {
+                let end = word_end(src, i);
+                let word = src.get(i..end).unwrap_or_default();
+                if word.eq_ignore_ascii_case(b"in") {
+                    if let Some(list_end) = self.in_list_end(end) {
+                        self.out.keep(i, end);
+                        self.out.push(" (?)");
+                        return list_end;
+                    }
+                }
+                end
+            }
+            _ => i + 1,
+        };
+        self.out.keep(i, end);
+        end
+    }
+
+    /// If a literal starts at `i`, where it ends (the end of input when unterminated).
+    fn literal(&self, i: usize) -> Option<usize> {
+        let src = self.src;
+        let c = at(src, i);
+        let mysql = self.dialect == SqlDialect::MySql;
+        match c {
+            b'\'' => Some(self.string_end(i, mysql)),
+            b'"' if mysql => Some(self.string_end(i, true)),
+            b'0'..=b'9' => Some(number_end(src, i)),
+            b'.' if at(src, i + 1).is_ascii_digit() => Some(number_end(src, i)),
+            b'$' if !mysql => dollar_quote_end(src, i),
+            b'e' | b'E' if !mysql && at(src, i + 1) == b'\'' && !follows_word(src, i) => {
+                Some(self.string_end(i + 1, true))
+            }
+            b'n' | b'N' | b'x' | b'X' | b'b' | b'B'
+                if at(src, i + 1) == b'\'' && !follows_word(src, i) =>
+            {
+                Some(self.string_end(i + 1, mysql))
+            }
+            b'u' | b'U'
+                if !mysql
+                    && at(src, i + 1) == b'&'
+                    && at(src, i + 2) == b'\''
+                    && !follows_word(src, i) =>
+            {
+                Some(self.string_end(i + 2, false))
+            }
+            _ => None,
+        }
+    }
+
+    /// The end of the string whose opening quote is at `open`; the end of input when
+    /// unterminated. With `backslash`, `\` escapes the next byte.
+    fn string_end(&self, open: usize, backslash: bool) -> usize {
+        let src = self.src;
+        let quote = at(src, open);
+        let mut j = open + 1;
+        while j < src.len() {
+            let c = at(src, j);
+            if c == b'\\' && backslash {
+                j += 2;
+            } else if c == quote {
+                if at(src, j + 1) == quote {
+                    j += 2;
+                } else {
+                    return j + 1;
+                }
+            } else {
+                j += 1;
+            }
+        }
+        src.len()
+    }
+
+    /// Where an `IN` list that starts at or after `i` ends, if it holds only literals and
+    /// placeholders.
+    fn in_list_end(&self, i: usize) -> Option<usize> {
+        let src = self.src;
+        let mut j = self.skip_all_trivia(i);
+        if at(src, j) != b'(' {
+            return None;
+        }
+        j += 1;
+        loop {
+            j = self.skip_all_trivia(j);
+            if matches!(at(src, j), b'+' | b'-') {
+                j += 1;
+            }
+            j = self.list_element_end(j)?;
+            j = self.skip_all_trivia(j);
+            match at(src, j) {
+                b',' => j += 1,
+                b')' => return Some(j + 1),
+                _ => return None,
+            }
+        }
+    }
+
+    fn skip_all_trivia(&self, mut i: usize) -> usize {
+        while let Some(next) = self.skip_trivia(i) {
+            i = next;
+        }
+        i
+    }
+
+    /// The end of a literal or placeholder at `i`, if there is one (terminated).
+    fn list_element_end(&self, i: usize) -> Option<usize> {
+        let src = self.src;
+        if i >= src.len() {
+            return None;
+        }
+        // An unterminated literal runs to the end of input, where the `)` the caller needs
+        // cannot follow: such a list is not collapsed.
+        if let Some(end) = self.literal(i) {
+            return Some(end);
+        }
+        let c = at(src, i);
+        let end = match c {
+            b'?' => digits_end(src, i + 1),
+            b'$' if self.dialect == SqlDialect::Standard && at(src, i + 1).is_ascii_digit() => {
+                digits_end(src, i + 1)
+            }
+            b':' if is_word_start(at(src, i + 1), self.dialect) => word_end(src, i + 1),
+            b'@' if is_word_start(at(src, i + 1), self.dialect) => word_end(src, i + 1),
+            _ => return None,
+        };
+        Some(end)
+    }
+}
+
+/// The sanitized text, borrowed from the input for as long as it equals a slice of it.
+struct Output<'a> {
+    src: &'a str,
+    owned: Option<String>,
+    /// While `owned` is `None`, the output is exactly `src[base..end]`.
+    base: usize,
+    end: usize,
+}
+
+impl<'a> Output<'a> {
+    fn new(src: &'a str) -> Self {
+        Output {
+            src,
+            owned: None,
+            base: 0,
+            end: 0,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.owned
+            .as_ref()
+            .map_or(self.end - self.base, String::len)
+    }
+
+    fn borrowed(&self) -> &'a str {
+        self.src.get(self.base..self.end).unwrap_or_default()
+    }
+
+    fn own(&mut self) -> &mut String {
+        let borrowed = self.borrowed();
+        self.owned.get_or_insert_with(|| {
+            let mut s = String::with_capacity(borrowed.len() + 64);
+            s.push_str(borrowed);
+            s
+        })
+    }
+
+    /// Emits `src[start..end]` unchanged.
+    fn keep(&mut self, start: usize, end: usize) {
+        if self.owned.is_none() {
+            if self.base == self.end {
+                // Nothing emitted yet: leading trivia is skipped without copying.
+                self.base = start;
+                self.end = end;
+                return;
+            }
+            if start == self.end {
+                self.end = end;
+                return;
+            }
+        }
+        let text = self.src.get(start..end).unwrap_or_default();
+        self.own().push_str(text);
+    }
+
+    /// Emits `text`, staying borrowed when the input continues with exactly that text.
+    fn push(&mut self, text: &str) {
+        if self.owned.is_none()
+            && self.base < self.end
+            && self
+                .src
+                .get(self.end..)
+                .is_some_and(|rest| rest.starts_with(text))
+        {
+            self.end += text.len();
+            return;
+        }
+        self.own().push_str(text);
+    }
+
+    /// Forgets everything emitted after the first `len` bytes (a token boundary).
+    fn truncate(&mut self, len: usize) {
+        match &mut self.owned {
+            Some(s) => s.truncate(len),
+            None => self.end = self.base + len,
+        }
+    }
+
+    fn finish(self) -> Cow<'a, str> {
+        match self.owned {
+            Some(s) => Cow::Owned(s),
+            None => Cow::Borrowed(self.borrowed()),
+        }
+    }
+
+    fn finish_cut(self) -> Cow<'a, str> {
+        let mut s = self.finish().into_owned();
+        s.push_str(if s.is_empty() {
+            CUT_MARK.trim_start()
+        } else {
+            CUT_MARK
+        });
+        Cow::Owned(s)
+    }
+}
+
+/// The byte at `i`, or 0 past the end (0 is never significant to the lexer).
+fn at(src: &[u8], i: usize) -> u8 {
+    src.get(i).copied().unwrap_or(0)
+}
+
+fn is_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | b'\r' | b'\x0b' | b'\x0c')
+}
+
+/// Letters, `_` and any non-ASCII byte start a word (identifier or keyword); in MySQL `$` too.
+fn is_word_start(c: u8, dialect: SqlDialect) -> bool {
+    c.is_ascii_alphabetic() || c == b'_' || c >= 0x80 || (c == b'$' && dialect == SqlDialect::MySql)
+}
+
+fn is_word_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_' || c == b'$' || c >= 0x80
+}
+
+fn word_end(src: &[u8], mut j: usize) -> usize {
+    while j < src.len() && is_word_byte(at(src, j)) {
+        j += 1;
+    }
+    j
+}
+
+fn digits_end(src: &[u8], mut j: usize) -> usize {
+    while at(src, j).is_ascii_digit() {
+        j += 1;
+    }
+    j
+}
+
+/// Whether the byte before `i` continues a word, so a letter at `i` cannot start a prefix
+/// like `E'`. Words are lexed whole, so this only matters for robustness.
+fn follows_word(src: &[u8], i: usize) -> bool {
+    i > 0 && is_word_byte(at(src, i - 1))
+}
+
+fn number_end(src: &[u8], i: usize) -> usize {
+    let radix_digit: Option<fn(u8) -> bool> = match (at(src, i), at(src, i + 1)) {
+        (b'0', b'x' | b'X') => Some(|c: u8| c.is_ascii_hexdigit()),
+        (b'0', b'b' | b'B') => Some(|c: u8| c == b'0' || c == b'1'),
+        (b'0', b'o' | b'O') => Some(|c: u8| (b'0'..=b'7').contains(&c)),
+        _ => None,
+    };
+    if let Some(is_digit) = radix_digit {
+        if is_digit(at(src, i + 2)) {
+            let mut j = i + 2;
+            while is_digit(at(src, j)) || at(src, j) == b'_' {
+                j += 1;
+            }
+            return j;
+        }
+    }
+    let digits = |mut j: usize| {
+        while at(src, j).is_ascii_digit() || at(src, j) == b'_' {
+            j += 1;
+        }
+        j
+    };
+    let mut j = digits(i);
+    if at(src, j) == b'.' {
+        j = digits(j + 1);
+    }
+    if matches!(at(src, j), b'e' | b'E') {
+        let sign = usize::from(matches!(at(src, j + 1), b'+' | b'-'));
+        if at(src, j + 1 + sign).is_ascii_digit() {
+            j = digits(j + 1 + sign);
+        }
+    }
+    j
+}
+
+/// The end of a quoted identifier whose opening quote is at `open`, with doubled quotes as
+/// escapes; `None` when unterminated.
+fn quoted_end(src: &[u8], open: usize) -> Option<usize> {
+    let quote = at(src, open);
+    let mut j = open + 1;
+    while j < src.len() {
+        if at(src, j) == quote {
+            if at(src, j + 1) == quote {
+                j += 2;
+                continue;
+            }
+            return Some(j + 1);
+        }
+        j += 1;
+    }
+    None
+}
+
+/// If a PostgreSQL dollar quote (`$$` or `$tag$`) opens at `i`, where it ends (the end of
+/// input when unterminated).
+fn dollar_quote_end(src: &[u8], i: usize) -> Option<usize> {
+    let mut j = i + 1;
+    let first = at(src, j);
+    if first != b'$' {
+        if !(first.is_ascii_alphabetic() || first == b'_' || first >= 0x80) {
+            return None;
+        }
+        while j < src.len() && {
+            let c = at(src, j);
+            c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80
+        } {
+            j += 1;
+        }
+        if at(src, j) != b'$' {
+            return None;
+        }
+    }
+    let delimiter = src.get(i..=j)?;
+    let body = j + 1;
+    let rest = src.get(body..).unwrap_or_default();
+    Some(
+        rest.windows(delimiter.len())
+            .position(|w| w == delimiter)
+            .map_or(src.len(), |p| body + p + delimiter.len()),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn s(sql: &str) -> String {
+        sanitize_query(sql).into_owned()
+    }
+
+    fn my(sql: &str) -> String {
+        sanitize_query_with(sql, SqlDialect::MySql).into_owned()
+    }
+
+    #[test]
+    fn string_literals_become_placeholders() {
+        assert_eq!(
+            s("SELECT * FROM t WHERE a = 'x'"),
+            "SELECT * FROM t WHERE a = ?"
+        );
+        assert_eq!(s("WHERE a = 'it''s' AND b = ''"), "WHERE a = ? AND b = ?");
+        assert_eq!(
+            s(r"WHERE a = E'it\'s \\' AND b = 1"),
+            "WHERE a = ? AND b = ?"
+        );
+        assert_eq!(s(r"WHERE a = e'x\'y'"), "WHERE a = ?");
+        assert_eq!(
+            s("WHERE a = X'DEADBEEF' OR b = B'0101' OR c = N'ü'"),
+            "WHERE a = ? OR b = ? OR c = ?"
+        );
+        assert_eq!(s("WHERE a = U&'d\\0061t'"), "WHERE a = ?");
+        // Standard strings: a backslash is an ordinary character.
+        assert_eq!(
+            s(r"WHERE path = 'C:\' AND b = 'x'"),
+            "WHERE path = ? AND b = ?"
+        );
+    }
+
+    #[test]
+    fn dollar_quoted_strings_become_placeholders() {
+        assert_eq!(
+            s("SELECT $$it's $1$$, $tag$a $$ b$tag$ FROM t"),
+            "SELECT ?, ? FROM t"
+        );
+        assert_eq!(s("SELECT $a$ secret"), "SELECT ?");
+        assert_eq!(s("SELECT $$ secret"), "SELECT ?");
+    }
+
+    #[test]
+    fn numeric_literals_become_placeholders() {
+        assert_eq!(s("LIMIT 10 OFFSET 20"), "LIMIT ? OFFSET ?");
+        assert_eq!(
+            s("x = 3.14 OR y = .5 OR z = 1e-3 OR w = 2.5E+10 OR v = 7."),
+            "x = ? OR y = ? OR z = ? OR w = ? OR v = ?"
+        );
+        assert_eq!(
+            s("x = 0xFF OR y = 0b101 OR z = 0o17 OR w = 1_000_000"),
+            "x = ? OR y = ? OR z = ? OR w = ?"
+        );
+        assert_eq!(s("x = -42"), "x = -?");
+    }
+
+    #[test]
+    fn numbers_inside_identifiers_are_kept() {
+        assert_eq!(
+            s("SELECT t1.col2 FROM table2 t1"),
+            "SELECT t1.col2 FROM table2 t1"
+        );
+        assert_eq!(
+            s("SELECT \"Col 1\", `col 2` FROM x"),
+            "SELECT \"Col 1\", `col 2` FROM x"
+        );
+        assert_eq!(s("SELECT \"a\"\"b\" FROM x"), "SELECT \"a\"\"b\" FROM x");
+    }
+
+    #[test]
+    fn placeholders_are_kept() {
+        for sql in [
+            "WHERE a = ? AND b = ?2",
+            "WHERE a = $1 AND b = $12",
+            "WHERE a = :name AND b = :other_1",
+            "WHERE a = @p1 AND b = @@session.x",
+            "WHERE a::int = $1::text",
+        ] {
+            assert_eq!(s(sql), sql);
+        }
+        // `:1` is an Oracle placeholder and a slice bound in PostgreSQL; the number goes.
+        assert_eq!(s("arr[1:2]"), "arr[?:?]");
+    }
+
+    #[test]
+    fn in_lists_collapse() {
+        assert_eq!(s("WHERE id IN (1, 2, 3)"), "WHERE id IN (?)");
+        assert_eq!(s("WHERE id in(?,?,?)"), "WHERE id in (?)");
+        assert_eq!(s("WHERE id NOT IN ($1, $2)"), "WHERE id NOT IN (?)");
+        assert_eq!(
+            s("WHERE id IN ( 'a' , /* c */ 'b', -1, :x, @y )"),
+            "WHERE id IN (?)"
+        );
+        assert_eq!(
+            s("WHERE id IN (SELECT id FROM t WHERE x = 1)"),
+            "WHERE id IN (SELECT id FROM t WHERE x = ?)"
+        );
+        assert_eq!(s("WHERE id IN (a, 1)"), "WHERE id IN (a, ?)");
+        assert_eq!(s("WHERE id IN ('a"), "WHERE id IN (?");
+        assert_eq!(s("WHERE min = 1"), "WHERE min = ?");
+    }
+
+    #[test]
+    fn comments_and_whitespace() {
+        assert_eq!(s("SELECT a -- the 'a'\nFROM t"), "SELECT a FROM t");
+        assert_eq!(
+            s("SELECT /* 'x' /* nested */ 42 */ a FROM t"),
+            "SELECT a FROM t"
+        );
+        assert_eq!(s("SELECT a/**/FROM t"), "SELECT a FROM t");
+        assert_eq!(
+            s("  SELECT\n\t a ,\r\n b  FROM   t ;  "),
+            "SELECT a , b FROM t ;"
+        );
+        assert_eq!(s("SELECT a /* unterminated 'x'"), "SELECT a");
+        assert_eq!(s("-- only a comment"), "");
+    }
+
+    #[test]
+    fn unterminated_strings_redact_the_rest() {
+        assert_eq!(s("SELECT 'abc FROM t WHERE x = 1"), "SELECT ?");
+        assert_eq!(s("SELECT E'abc\\' FROM t"), "SELECT ?");
+        assert_eq!(s("SELECT \"unterminated 'ident"), "SELECT ?");
+        assert_eq!(s("SELECT `x, 'y'"), "SELECT ?");
+    }
+
+    #[test]
+    fn mysql_rules() {
+        assert_eq!(
+            my(r#"WHERE a = "secret" AND b = 'it\'s' AND c = 'x''y'"#),
+            "WHERE a = ? AND b = ? AND c = ?"
+        );
+        assert_eq!(
+            my("SELECT a # comment 'x'\nFROM `t1` WHERE $v = 1"),
+            "SELECT a FROM `t1` WHERE $v = ?"
+        );
+        assert_eq!(my("SELECT /* a /* b */ c FROM t"), "SELECT c FROM t");
+        assert_eq!(my("WHERE id IN (\"a\", 'b', ?)"), "WHERE id IN (?)");
+        assert_eq!(SqlDialect::from_db_system("MySQL"), SqlDialect::MySql);
+        assert_eq!(SqlDialect::from_db_system("sqlite"), SqlDialect::Standard);
+    }
+
+    #[test]
+    fn clean_statements_are_borrowed() {
+        for sql in [
+            "SELECT id FROM members WHERE email = $1",
+            "UPDATE t SET a = ? WHERE id IN (?)",
+            "",
+        ] {
+            assert!(matches!(sanitize_query(sql), Cow::Borrowed(_)), "{sql}");
+        }
+        // Trailing trivia is cut off without copying either.
+        assert!(matches!(
+            sanitize_query("SELECT a  -- done"),
+            Cow::Borrowed("SELECT a")
+        ));
+    }
+
+    #[test]
+    fn output_is_bounded() {
+        let long = format!("SELECT {} FROM t", "colümn, ".repeat(1000));
+        let out = s(&long);
+        assert!(out.len() <= MAX_SANITIZED_LEN, "{}", out.len());
+        assert!(out.ends_with(", \u{2026}"), "{out}");
+        assert_eq!(s(&out), out);
+        let literals = format!("SELECT {}", "'x', ".repeat(2000));
+        let out = s(&literals);
+        assert!(out.len() <= MAX_SANITIZED_LEN);
+        assert!(!out.contains('x'));
+    }
+
+    /// A literal whose content is uppercase letters and digits (and quoting characters), for
+    /// a template that is otherwise lowercase and has no two digits in a row: any uppercase
+    /// letter or digit pair in the output is a leak.
+    #[derive(Debug, Clone)]
+    enum Literal {
+        Str(String),
+        EscapeStr(String),
+        Dollar(String, String),
+        Int(u64),
+        Decimal(u32, u32, Option<i8>),
+        Hex(u32),
+        Prefixed(char, String),
+        MySqlDouble(String),
+    }
+
+    fn secret() -> impl Strategy<Value = String> {
+        "[A-Z0-9]{2}[A-Z0-9 '\"\\\\$;,()*/#-]{0,12}[A-Z]"
+    }
+
+    fn literal(dialect: SqlDialect) -> BoxedStrategy<Literal> {
+        let common = prop_oneof![
+            secret().prop_map(Literal::Str),
+            (10u64..u64::MAX).prop_map(Literal::Int),
+            (
+                10u32..100_000,
+                10u32..100_000,
+                proptest::option::of(10i8..99)
+            )
+                .prop_map(|(a, b, e)| Literal::Decimal(a, b, e)),
+            (0x10u32..u32::MAX).prop_map(Literal::Hex),
+            (
+                prop_oneof![Just('X'), Just('N'), Just('B')],
+                "[A-F0-9]{2,8}"
+            )
+                .prop_map(|(p, c)| Literal::Prefixed(p, c)),
+        ];
+        match dialect {
+            SqlDialect::Standard => prop_oneof![
+                common,
+                secret().prop_map(Literal::EscapeStr),
+                ("[a-z_]{0,4}", secret()).prop_map(|(t, c)| Literal::Dollar(t, c)),
+            ]
+            .boxed(),
+            SqlDialect::MySql => {
+                prop_oneof![common, secret().prop_map(Literal::MySqlDouble)].boxed()
+            }
+        }
+    }
+
+    impl Literal {
+        fn render(&self, dialect: SqlDialect) -> String {
+            let mysql = dialect == SqlDialect::MySql;
+            let quote = |content: &str, q: char, backslash: bool| {
+                let mut out = String::from(q);
+                for c in content.chars() {
+                    if c == q {
+                        out.push(q);
+                    } else if c == '\\' && backslash {
+                        out.push('\\');
+                    }
+                    out.push(c);
+                }
+                out.push(q);
+                out
+            };
+            match self {
+                Literal::Str(c) => quote(c, '\'', mysql),
+                Literal::EscapeStr(c) => {
+                    // Escape quotes with a backslash to exercise the E'' rules.
+                    let body: String = c
+                        .chars()
+                        .flat_map(|ch| match ch {
+                            '\'' => vec!['\\', '\''],
+                            '\\' => vec!['\\', '\\'],
+                            ch => vec![ch],
+                        })
+                        .collect();
+                    format!("E'{body}'")
+                }
+                Literal::Dollar(tag, c) => {
+                    let c = c.replace('$', "");
+                    format!("${tag}${c}${tag}$")
+                }
+                Literal::Int(n) => n.to_string(),
+                Literal::Decimal(a, b, e) => match e {
+                    Some(e) => format!("{a}.{b}e-{e}"),
+                    None => format!("{a}.{b}"),
+                },
+                Literal::Hex(n) => format!("0x{n:X}"),
+                Literal::Prefixed(p, c) => format!("{p}'{c}'"),
+                Literal::MySqlDouble(c) => quote(c, '"', true),
+            }
+        }
+    }
+
+    fn template_piece() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("select".to_owned()),
+            Just("from".to_owned()),
+            Just("where".to_owned()),
+            Just("in".to_owned()),
+            Just("and".to_owned()),
+            "[a-z_]{1,6}[0-9]?",
+            "[a-z]{1,3}\\.[a-z]{1,3}[0-9]?",
+            Just("\"quoted id\"".to_owned()),
+            Just("`tick`".to_owned()),
+            Just("$1".to_owned()),
+            Just("?".to_owned()),
+            Just(":name".to_owned()),
+            Just("@p1".to_owned()),
+            Just("::".to_owned()),
+            "[=<>(),;*+-]",
+            Just("\n".to_owned()),
+            Just("  ".to_owned()),
+            Just("-- COMMENT 'X' 99\n".to_owned()),
+            Just("/* COMMENT 'X' 99 */".to_owned()),
+        ]
+    }
+
+    fn query(dialect: SqlDialect) -> impl Strategy<Value = String> {
+        proptest::collection::vec(
+            prop_oneof![
+                3 => template_piece(),
+                1 => literal(dialect).prop_map(move |l| l.render(dialect)),
+            ],
+            0..24,
+        )
+        .prop_map(|pieces| pieces.join(" "))
+    }
+
+    fn assert_no_leak(out: &str) -> Result<(), TestCaseError> {
+        let leaked_letter = out.chars().any(|c| c.is_ascii_uppercase());
+        let leaked_digits = out
+            .as_bytes()
+            .windows(2)
+            .any(|w| w[0].is_ascii_digit() && w[1].is_ascii_digit());
+        prop_assert!(!leaked_letter && !leaked_digits, "leak in {out:?}");
+        Ok(())
+    }
+
+    proptest! {
+        #[test]
+        fn never_leaks_a_standard_literal(sql in query(SqlDialect::Standard)) {
+            let out = sanitize_query(&sql);
+            assert_no_leak(&out)?;
+            prop_assert_eq!(sanitize_query(&out), out.clone());
+        }
+
+        #[test]
+        fn never_leaks_a_mysql_literal(sql in query(SqlDialect::MySql)) {
+            let out = sanitize_query_with(&sql, SqlDialect::MySql);
+            assert_no_leak(&out)?;
+            prop_assert_eq!(sanitize_query_with(&out, SqlDialect::MySql), out.clone());
+        }
+
+        #[test]
+        fn idempotent_and_bounded_on_any_input(sql in "\\PC{0,300}|[ -~]{0,300}|[$'\"`E/*\\-#\\\\ 0-9a-z()?:@,.]{0,120}") {
+            for dialect in [SqlDialect::Standard, SqlDialect::MySql] {
+                let once = sanitize_query_with(&sql, dialect);
+                prop_assert!(once.len() <= MAX_SANITIZED_LEN);
+                let twice = sanitize_query_with(&once, dialect);
+                prop_assert_eq!(&twice, &once, "dialect {:?}", dialect);
+            }
+        }
+
+        #[test]
+        fn long_inputs_are_bounded_and_idempotent(word in "[a-zé0-9 ']{1,8}", n in 200usize..800) {
+            let sql = word.repeat(n);
+            for dialect in [SqlDialect::Standard, SqlDialect::MySql] {
+                let once = sanitize_query_with(&sql, dialect);
+                prop_assert!(once.len() <= MAX_SANITIZED_LEN);
+                prop_assert_eq!(sanitize_query_with(&once, dialect), once.clone());
+            }
+        }
+    }
+}
