@@ -217,3 +217,33 @@ async fn postgres_spans_carry_server_and_sqlstate() {
     assert_eq!(failed.attr_str("error.type").as_deref(), Some("42P01"));
     assert_eq!(failed.name(), "SELECT otelix_no_such_table");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn any_pools_report_the_system_behind_the_url() {
+    sqlx::any::install_default_drivers();
+    let receiver = Receiver::start().unwrap_or_else(|e| panic!("{e}"));
+    let telemetry = telemetry(&receiver);
+    let mut urls = vec![("sqlite::memory:".to_owned(), "sqlite")];
+    if let Some(url) = std::env::var("DATABASE_URL")
+        .ok()
+        .filter(|u| u.starts_with("postgres"))
+    {
+        urls.push((url, "postgresql"));
+    }
+    for (url, system) in &urls {
+        let pool = sqlx::AnyPool::connect(url)
+            .await
+            .unwrap_or_else(|e| panic!("{url}: {e}"));
+        let db = InstrumentedPool::new(pool, &telemetry.handle());
+        let marker = format!("any_{system}");
+        let (v,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT 7 AS {marker}")))
+            .fetch_one(&db)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(v, 7);
+        telemetry.force_flush().unwrap_or_else(|e| panic!("{e}"));
+        let span = span_with_text(&receiver, &marker);
+        assert_eq!(span.attr_str("db.system.name").as_deref(), Some(*system));
+        assert_eq!(span.name(), "SELECT");
+    }
+}

@@ -46,11 +46,10 @@ use sqlx::{Database, Either, Execute, Executor, Pool, SqlStr};
 
 pub(crate) use statement::summarize;
 
-/// A database `sqlx` supports that otelix knows how to describe.
+/// A database `sqlx` supports that otelix knows how to describe: SQLite, PostgreSQL, and
+/// `sqlx::Any` connected to either (the system is then read from the connection URL).
 pub trait DbSystem: Database + private::Sealed {
-    /// The `db.system.name` value.
-    const SYSTEM_NAME: &'static str;
-    /// `db.namespace`, `server.address` and `server.port` for a pool.
+    /// `db.system.name`, `db.namespace`, `server.address` and `server.port` for a pool.
     #[doc(hidden)]
     fn describe(pool: &Pool<Self>) -> Endpoint;
 }
@@ -59,6 +58,7 @@ pub trait DbSystem: Database + private::Sealed {
 #[doc(hidden)]
 #[derive(Debug, Clone, Default)]
 pub struct Endpoint {
+    system: &'static str,
     namespace: Option<String>,
     server_address: Option<String>,
     server_port: Option<u16>,
@@ -68,10 +68,10 @@ mod private {
     pub trait Sealed {}
     impl Sealed for sqlx::Sqlite {}
     impl Sealed for sqlx::Postgres {}
+    impl Sealed for sqlx::Any {}
 }
 
 impl DbSystem for sqlx::Sqlite {
-    const SYSTEM_NAME: &'static str = "sqlite";
     fn describe(pool: &Pool<Self>) -> Endpoint {
         let options = pool.connect_options();
         let name = options
@@ -79,6 +79,7 @@ impl DbSystem for sqlx::Sqlite {
             .file_name()
             .map(|f| f.to_string_lossy().into_owned());
         Endpoint {
+            system: "sqlite",
             namespace: name,
             server_address: None,
             server_port: None,
@@ -87,10 +88,10 @@ impl DbSystem for sqlx::Sqlite {
 }
 
 impl DbSystem for sqlx::Postgres {
-    const SYSTEM_NAME: &'static str = "postgresql";
     fn describe(pool: &Pool<Self>) -> Endpoint {
         let options = pool.connect_options();
         Endpoint {
+            system: "postgresql",
             namespace: options.get_database().map(str::to_owned),
             server_address: Some(options.get_host().to_owned()),
             server_port: Some(options.get_port()),
@@ -98,10 +99,52 @@ impl DbSystem for sqlx::Postgres {
     }
 }
 
+impl DbSystem for sqlx::Any {
+    fn describe(pool: &Pool<Self>) -> Endpoint {
+        let url = &pool.connect_options().database_url;
+        match url.scheme() {
+            "postgres" | "postgresql" => Endpoint {
+                system: "postgresql",
+                namespace: url
+                    .path()
+                    .strip_prefix('/')
+                    .filter(|p| !p.is_empty())
+                    .map(str::to_owned),
+                server_address: url.host_str().map(str::to_owned),
+                server_port: Some(url.port().unwrap_or(5432)),
+            },
+            "sqlite" => Endpoint {
+                system: "sqlite",
+                namespace: url
+                    .path()
+                    .rsplit('/')
+                    .next()
+                    .filter(|p| !p.is_empty())
+                    .map(str::to_owned),
+                server_address: None,
+                server_port: None,
+            },
+            "mysql" | "mariadb" => Endpoint {
+                system: "mysql",
+                namespace: url
+                    .path()
+                    .strip_prefix('/')
+                    .filter(|p| !p.is_empty())
+                    .map(str::to_owned),
+                server_address: url.host_str().map(str::to_owned),
+                server_port: Some(url.port().unwrap_or(3306)),
+            },
+            _ => Endpoint {
+                system: "other_sql",
+                ..Endpoint::default()
+            },
+        }
+    }
+}
+
 struct Shared {
     tracer: SdkTracer,
     duration: Histogram<f64>,
-    system: &'static str,
     endpoint: Endpoint,
 }
 
@@ -125,7 +168,7 @@ impl<DB: DbSystem> Clone for InstrumentedPool<DB> {
 impl<DB: DbSystem> fmt::Debug for InstrumentedPool<DB> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("InstrumentedPool")
-            .field("system", &self.shared.system)
+            .field("system", &self.shared.endpoint.system)
             .field("namespace", &self.shared.endpoint.namespace)
             .field("collection", &self.collection)
             .finish_non_exhaustive()
@@ -148,7 +191,6 @@ impl<DB: DbSystem> InstrumentedPool<DB> {
             shared: Arc::new(Shared {
                 tracer: handle.tracer().clone(),
                 duration,
-                system: DB::SYSTEM_NAME,
                 endpoint,
             }),
             collection: None,
@@ -201,10 +243,10 @@ impl<DB: DbSystem> InstrumentedPool<DB> {
         let name = match (summary.operation, collection.as_deref()) {
             (Some(op), Some(coll)) => format!("{op} {coll}"),
             (Some(op), None) => op.to_owned(),
-            (None, _) => shared.system.to_owned(),
+            (None, _) => shared.endpoint.system.to_owned(),
         };
         let mut metric_attrs = Vec::with_capacity(4);
-        metric_attrs.push(KeyValue::new(attr::DB_SYSTEM_NAME, shared.system));
+        metric_attrs.push(KeyValue::new(attr::DB_SYSTEM_NAME, shared.endpoint.system));
         if let Some(coll) = &collection {
             metric_attrs.push(KeyValue::new(attr::DB_COLLECTION_NAME, coll.to_string()));
         }
