@@ -19,14 +19,20 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod cache;
 mod config;
 #[cfg(feature = "sqlx")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlx")))]
 pub mod db;
+pub mod external;
+mod instrumentation;
+pub mod jobs;
 mod logging;
 mod propagation;
-pub mod slow_query;
+mod slow_query;
 mod telemetry;
+
+pub use otelix_macros::{external, job};
 
 pub use config::{
     BatchSettings, Config, ConfigBuilder, ConfigError, EnvVar, Environment, Exporters, LogFormat,
@@ -34,6 +40,10 @@ pub use config::{
 };
 pub use propagation::{
     propagator, sanitize_request_id, HeaderExtractor, HeaderInjector, W3CTraceContextPropagator,
+};
+pub use slow_query::{
+    sanitize_query, sanitize_query_with, RequestRoute, SlowQueryHandle, SlowQueryProcessor,
+    SlowQuerySettings, SqlDialect, MAX_SANITIZED_LEN,
 };
 pub use telemetry::{
     init, InitError, RenderError, ShutdownError, Telemetry, TelemetryBuilder, TelemetryHandle,

@@ -167,11 +167,18 @@ where
             obj.insert("message".into(), fields.message.unwrap_or_default().into());
             for (key, value) in fields.fields {
                 // Reserved keys keep their meaning; a colliding field is kept under a prefix.
-                let key = if obj.contains_key(key) || matches!(key, "trace_id" | "span_id" | "span")
-                {
-                    format!("field.{key}")
+                // An event about another span (a slow query reported by a background worker)
+                // may name its trace itself: outside any span, its `trace_id` is the line's.
+                let ids_field = matches!(key, "trace_id" | "span_id");
+                let keep = if ids_field {
+                    ids.is_none()
                 } else {
+                    !obj.contains_key(key) && key != "span"
+                };
+                let key = if keep {
                     key.to_owned()
+                } else {
+                    format!("field.{key}")
                 };
                 obj.insert(key, value);
             }

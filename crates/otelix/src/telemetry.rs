@@ -25,6 +25,7 @@ use tracing_subscriber::fmt::writer::BoxMakeWriter;
 
 use crate::config::{Config, Protocol, SamplerKind};
 use crate::logging;
+use crate::slow_query::{SlowQueryHandle, SlowQueryProcessor};
 
 /// The instrumentation scope of everything otelix itself records.
 pub const SCOPE_NAME: &str = "otelix";
@@ -165,6 +166,7 @@ pub struct TelemetryHandle {
     tracer: SdkTracer,
     meter: opentelemetry::metrics::Meter,
     prometheus: Option<prometheus::Registry>,
+    slow_query: SlowQueryHandle,
 }
 
 impl TelemetryHandle {
@@ -181,6 +183,11 @@ impl TelemetryHandle {
     /// The meter for otelix's own instruments.
     pub fn meter(&self) -> &opentelemetry::metrics::Meter {
         &self.meter
+    }
+
+    /// Counters of the slow-query processor (records dropped).
+    pub fn slow_query(&self) -> &SlowQueryHandle {
+        &self.slow_query
     }
 
     /// The Prometheus registry behind the bridge, when `PROMETHEUS_ENABLED` is true.
@@ -349,33 +356,6 @@ impl Telemetry {
         };
         let _entered = export_runtime.as_ref().map(|rt| rt.enter());
 
-        // Traces: the provider always exists, because trace IDs are request IDs.
-        let mut tracer_builder = SdkTracerProvider::builder()
-            .with_resource(resource.clone())
-            .with_sampler(sampler(config.sampler()));
-        for processor in span_processors {
-            tracer_builder = tracer_builder.with_span_processor(BoxedProcessor(processor));
-        }
-        if exporting && config.traces_exporters().otlp {
-            let exporter = span_exporter(&config)?;
-            let batch = config.batch();
-            let batch_config = BatchConfigBuilder::default()
-                .with_max_queue_size(batch.max_queue_size)
-                .with_max_export_batch_size(batch.max_export_batch_size)
-                .with_scheduled_delay(batch.schedule_delay)
-                .build();
-            tracer_builder = tracer_builder.with_span_processor(
-                BatchSpanProcessor::builder(exporter)
-                    .with_batch_config(batch_config)
-                    .build(),
-            );
-        }
-        if exporting && config.traces_exporters().console {
-            tracer_builder =
-                tracer_builder.with_simple_exporter(opentelemetry_stdout::SpanExporter::default());
-        }
-        let tracer_provider = tracer_builder.build();
-
         // Metrics: one provider, two readers (OTLP push and the Prometheus pull bridge).
         let mut meter_builder = SdkMeterProvider::builder()
             .with_resource(resource.clone())
@@ -408,6 +388,45 @@ impl Telemetry {
         }
         let meter_provider = meter_builder.build();
 
+        let scope = InstrumentationScope::builder(SCOPE_NAME)
+            .with_version(env!("CARGO_PKG_VERSION"))
+            .build();
+        let meter =
+            opentelemetry::metrics::MeterProvider::meter_with_scope(&meter_provider, scope.clone());
+        // Slow-query detection watches every database span, whoever made it; it runs before
+        // the exporter so a full export queue cannot hide a slow query.
+        let slow_query =
+            SlowQueryProcessor::with_deferred_log_dispatch(config.slow_query().clone(), &meter);
+        let slow_query_handle = slow_query.handle();
+
+        // Traces: the provider always exists, because trace IDs are request IDs.
+        let mut tracer_builder = SdkTracerProvider::builder()
+            .with_resource(resource.clone())
+            .with_sampler(sampler(config.sampler()));
+        tracer_builder = tracer_builder.with_span_processor(slow_query);
+        for processor in span_processors {
+            tracer_builder = tracer_builder.with_span_processor(BoxedProcessor(processor));
+        }
+        if exporting && config.traces_exporters().otlp {
+            let exporter = span_exporter(&config)?;
+            let batch = config.batch();
+            let batch_config = BatchConfigBuilder::default()
+                .with_max_queue_size(batch.max_queue_size)
+                .with_max_export_batch_size(batch.max_export_batch_size)
+                .with_scheduled_delay(batch.schedule_delay)
+                .build();
+            tracer_builder = tracer_builder.with_span_processor(
+                BatchSpanProcessor::builder(exporter)
+                    .with_batch_config(batch_config)
+                    .build(),
+            );
+        }
+        if exporting && config.traces_exporters().console {
+            tracer_builder =
+                tracer_builder.with_simple_exporter(opentelemetry_stdout::SpanExporter::default());
+        }
+        let tracer_provider = tracer_builder.build();
+
         // Logs: exported only when asked; lines on stdout are the subscriber's job.
         let logger_provider = if exporting && config.logs_exporters().any() {
             let mut logs_builder = SdkLoggerProvider::builder().with_resource(resource);
@@ -423,11 +442,7 @@ impl Telemetry {
             None
         };
 
-        let scope = InstrumentationScope::builder(SCOPE_NAME)
-            .with_version(env!("CARGO_PKG_VERSION"))
-            .build();
-        let tracer = tracer_provider.tracer_with_scope(scope.clone());
-        let meter = opentelemetry::metrics::MeterProvider::meter_with_scope(&meter_provider, scope);
+        let tracer = tracer_provider.tracer_with_scope(scope);
 
         let dispatch = logging::dispatch(
             &config,
@@ -436,6 +451,8 @@ impl Telemetry {
             logger_provider.as_ref(),
         );
 
+        slow_query_handle.set_log_dispatch(dispatch.clone());
+
         drop(_entered);
         let telemetry = Telemetry {
             handle: TelemetryHandle {
@@ -443,6 +460,7 @@ impl Telemetry {
                 tracer,
                 meter,
                 prometheus: prometheus_registry,
+                slow_query: slow_query_handle,
             },
             tracer_provider,
             meter_provider,
@@ -616,8 +634,39 @@ fn resource(config: &Config) -> Resource {
         .build()
 }
 
-fn sampler(kind: SamplerKind) -> Sampler {
-    match kind {
+/// Wraps the configured sampler so that a database span the sampler would drop is still
+/// recorded (but not exported): slow-query and N+1 detection see every query, whatever the
+/// sampling ratio. Only spans that carry `db.system.name` (or the older `db.system`) when
+/// they start are affected, so the cost elsewhere is one scan of the start attributes.
+#[derive(Debug, Clone)]
+struct DatabaseAwareSampler(Sampler);
+
+impl opentelemetry_sdk::trace::ShouldSample for DatabaseAwareSampler {
+    fn should_sample(
+        &self,
+        parent_context: Option<&opentelemetry::Context>,
+        trace_id: opentelemetry::trace::TraceId,
+        name: &str,
+        span_kind: &opentelemetry::trace::SpanKind,
+        attributes: &[KeyValue],
+        links: &[opentelemetry::trace::Link],
+    ) -> opentelemetry_sdk::trace::SamplingResult {
+        let mut result =
+            self.0
+                .should_sample(parent_context, trace_id, name, span_kind, attributes, links);
+        if result.decision == opentelemetry_sdk::trace::SamplingDecision::Drop
+            && attributes.iter().any(|kv| {
+                kv.key.as_str() == semattr::DB_SYSTEM_NAME || kv.key.as_str() == "db.system"
+            })
+        {
+            result.decision = opentelemetry_sdk::trace::SamplingDecision::RecordOnly;
+        }
+        result
+    }
+}
+
+fn sampler(kind: SamplerKind) -> DatabaseAwareSampler {
+    DatabaseAwareSampler(match kind {
         SamplerKind::AlwaysOn => Sampler::AlwaysOn,
         SamplerKind::AlwaysOff => Sampler::AlwaysOff,
         SamplerKind::TraceIdRatio(r) => Sampler::TraceIdRatioBased(r),
@@ -626,7 +675,7 @@ fn sampler(kind: SamplerKind) -> Sampler {
         SamplerKind::ParentBasedTraceIdRatio(r) => {
             Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(r)))
         }
-    }
+    })
 }
 
 fn metadata(config: &Config) -> tonic::metadata::MetadataMap {
@@ -737,6 +786,41 @@ mod tests {
         assert!(probe(&format!("http://127.0.0.1:{port}")).is_ok());
         drop(listener);
         assert!(probe(&format!("http://127.0.0.1:{port}")).is_err());
+    }
+
+    #[test]
+    fn dropped_database_spans_are_still_recorded_but_not_exported() {
+        use opentelemetry::trace::{SpanKind, TraceId};
+        use opentelemetry_sdk::trace::{SamplingDecision, ShouldSample};
+        let never = sampler(SamplerKind::AlwaysOff);
+        let decide = |attrs: &[KeyValue]| {
+            never
+                .should_sample(
+                    None,
+                    TraceId::from(1u128),
+                    "q",
+                    &SpanKind::Client,
+                    attrs,
+                    &[],
+                )
+                .decision
+        };
+        assert_eq!(decide(&[]), SamplingDecision::Drop);
+        assert_eq!(
+            decide(&[KeyValue::new(semattr::DB_SYSTEM_NAME, "postgresql")]),
+            SamplingDecision::RecordOnly
+        );
+        assert_eq!(
+            decide(&[KeyValue::new("db.system", "mysql")]),
+            SamplingDecision::RecordOnly
+        );
+        let always = sampler(SamplerKind::AlwaysOn);
+        assert_eq!(
+            always
+                .should_sample(None, TraceId::from(1u128), "q", &SpanKind::Client, &[], &[])
+                .decision,
+            SamplingDecision::RecordAndSample
+        );
     }
 
     #[test]

@@ -7,24 +7,11 @@ mod common;
 
 use std::time::Duration;
 
-use common::no_env;
+use common::telemetry;
 use otelix::db::InstrumentedPool;
-use otelix::{Config, Telemetry};
 use otelix_testkit::{ReceivedSpan, Receiver};
 
 const WAIT: Duration = Duration::from_secs(15);
-
-fn telemetry(receiver: &Receiver) -> Telemetry {
-    let config = Config::builder()
-        .with_service_name("db-test")
-        .with_endpoint(receiver.grpc_endpoint())
-        .with_batch_schedule_delay(Duration::from_millis(100))
-        .build_from_vars(no_env())
-        .unwrap_or_else(|e| panic!("{e}"));
-    Telemetry::builder(config)
-        .build()
-        .unwrap_or_else(|e| panic!("{e}"))
-}
 
 fn span_with_text(receiver: &Receiver, needle: &str) -> ReceivedSpan {
     receiver

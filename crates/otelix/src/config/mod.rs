@@ -28,7 +28,10 @@ mod parse;
 
 use std::collections::HashMap;
 use std::ffi::OsString;
+use std::path::PathBuf;
 use std::time::Duration;
+
+use crate::slow_query::SlowQuerySettings;
 
 /// Why a configuration could not be built.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -293,6 +296,12 @@ pub const ENV_VARS: &[EnvVar] = &[
     EnvVar { name: "LOG_FORMAT", default: "pretty in development, json in production", meaning: "json or pretty log lines on stdout" },
     EnvVar { name: "RUST_LOG", default: "info", meaning: "tracing filter directives, such as info,sqlx=warn" },
     EnvVar { name: "OTELIX_SHUTDOWN_TIMEOUT", default: "5000", meaning: "upper bound for flushing telemetry at shutdown, in milliseconds" },
+    EnvVar { name: "SLOW_QUERY_THRESHOLD_SECONDS", default: "1.0", meaning: "a database span at least this long is logged as a slow query (severity warning)" },
+    EnvVar { name: "SLOW_QUERY_CRITICAL_SECONDS", default: "5.0", meaning: "a database span at least this long is logged with severity critical; at least the threshold" },
+    EnvVar { name: "SLOW_QUERY_LOG_FILE", default: "./logs/slow_queries.log in development, /var/log/<service>/slow_queries.log in production", meaning: "JSON-lines slow-query and N+1 log; missing directories are created" },
+    EnvVar { name: "SLOW_QUERY_LOG_MAX_BYTES", default: "10485760", meaning: "the slow-query log rotates before passing this size; 0 never rotates" },
+    EnvVar { name: "SLOW_QUERY_LOG_BACKUPS", default: "5", meaning: "rotated slow-query logs kept (slow_queries.log.1 to .N)" },
+    EnvVar { name: "N_PLUS_ONE_THRESHOLD", default: "10", meaning: "this many runs of one statement under one parent span are reported as N+1; 0 turns detection off" },
 ];
 
 /// A validated configuration. Build one with [`Config::builder`] or [`Config::from_env`].
@@ -320,6 +329,7 @@ pub struct Config {
     log_format: LogFormat,
     log_filter: String,
     shutdown_timeout: Duration,
+    slow_query: SlowQuerySettings,
 }
 
 impl Config {
@@ -425,6 +435,10 @@ impl Config {
     pub fn shutdown_timeout(&self) -> Duration {
         self.shutdown_timeout
     }
+    /// Slow-query and N+1 detection settings.
+    pub fn slow_query(&self) -> &SlowQuerySettings {
+        &self.slow_query
+    }
 }
 
 /// Builds a [`Config`]: values set here win over the environment, which wins over defaults.
@@ -457,6 +471,12 @@ pub struct ConfigBuilder {
     log_format: Option<LogFormat>,
     log_filter: Option<String>,
     shutdown_timeout: Option<Duration>,
+    slow_query_threshold: Option<Duration>,
+    slow_query_critical: Option<Duration>,
+    slow_query_log_file: Option<PathBuf>,
+    slow_query_log_max_bytes: Option<u64>,
+    slow_query_log_backups: Option<usize>,
+    n_plus_one_threshold: Option<usize>,
 }
 
 impl ConfigBuilder {
@@ -601,6 +621,42 @@ impl ConfigBuilder {
         self
     }
 
+    /// Database spans at least this long are slow queries (severity warning). Default 1 s;
+    /// env `SLOW_QUERY_THRESHOLD_SECONDS`.
+    pub fn with_slow_query_threshold(mut self, threshold: Duration) -> Self {
+        self.slow_query_threshold = Some(threshold);
+        self
+    }
+    /// Slow queries at least this long are critical. Default 5 s; env
+    /// `SLOW_QUERY_CRITICAL_SECONDS`.
+    pub fn with_slow_query_critical(mut self, critical: Duration) -> Self {
+        self.slow_query_critical = Some(critical);
+        self
+    }
+    /// The slow-query log. Default `./logs/slow_queries.log` in development,
+    /// `/var/log/<service>/slow_queries.log` in production; env `SLOW_QUERY_LOG_FILE`.
+    pub fn with_slow_query_log_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.slow_query_log_file = Some(path.into());
+        self
+    }
+    /// Rotation size of the slow-query log (0: never). Default 10 MiB; env
+    /// `SLOW_QUERY_LOG_MAX_BYTES`.
+    pub fn with_slow_query_log_max_bytes(mut self, bytes: u64) -> Self {
+        self.slow_query_log_max_bytes = Some(bytes);
+        self
+    }
+    /// Rotated slow-query logs kept. Default 5; env `SLOW_QUERY_LOG_BACKUPS`.
+    pub fn with_slow_query_log_backups(mut self, backups: usize) -> Self {
+        self.slow_query_log_backups = Some(backups);
+        self
+    }
+    /// Runs of one statement under one parent that make an N+1 report (0: off). Default 10;
+    /// env `N_PLUS_ONE_THRESHOLD`.
+    pub fn with_n_plus_one_threshold(mut self, runs: usize) -> Self {
+        self.n_plus_one_threshold = Some(runs);
+        self
+    }
+
     /// Resolves every setting against the process environment.
     ///
     /// # Errors
@@ -631,6 +687,12 @@ impl ConfigBuilder {
 
     fn resolve(self, lookup: &dyn Fn(&str) -> Option<OsString>) -> Result<Config, ConfigError> {
         let env = Env { lookup };
+        let environment = pick(
+            self.environment,
+            env.get("APP_ENV", Environment::parse)?,
+            Environment::Development,
+        );
+        let slow_query = self.slow_query_settings(&env, environment)?;
 
         let sdk_disabled = pick(
             self.sdk_disabled,
@@ -655,12 +717,6 @@ impl ConfigBuilder {
         env_resource.retain(|(k, _)| !self.resource_attributes.iter().any(|(ck, _)| ck == k));
         let mut resource_attributes = env_resource;
         resource_attributes.extend(self.resource_attributes);
-
-        let environment = pick(
-            self.environment,
-            env.get("APP_ENV", Environment::parse)?,
-            Environment::Development,
-        );
 
         let protocol = pick(
             self.protocol,
@@ -868,6 +924,107 @@ impl ConfigBuilder {
             log_format,
             log_filter,
             shutdown_timeout,
+            slow_query,
+        })
+    }
+
+    fn slow_query_settings(
+        &self,
+        env: &Env<'_>,
+        environment: Environment,
+    ) -> Result<SlowQuerySettings, ConfigError> {
+        // The production default path names the service, so resolve its name the same way
+        // `resolve` does (code, OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES).
+        let service_name = match &self.service_name {
+            Some(name) => name.clone(),
+            None => match env.get("OTEL_SERVICE_NAME", |s| Ok(s.to_owned()))? {
+                Some(name) => name,
+                None => env
+                    .get("OTEL_RESOURCE_ATTRIBUTES", parse::key_values)?
+                    .unwrap_or_default()
+                    .into_iter()
+                    .rev()
+                    .find(|(k, _)| k == "service.name")
+                    .map_or_else(|| "unknown_service".to_owned(), |(_, v)| v),
+            },
+        };
+        let defaults = SlowQuerySettings::default();
+        let threshold = match self.slow_query_threshold {
+            Some(d) => positive_duration("with_slow_query_threshold", d)?,
+            None => env
+                .get("SLOW_QUERY_THRESHOLD_SECONDS", parse::positive_seconds)?
+                .unwrap_or(defaults.threshold),
+        };
+        let critical = match self.slow_query_critical {
+            Some(d) => positive_duration("with_slow_query_critical", d)?,
+            None => env
+                .get("SLOW_QUERY_CRITICAL_SECONDS", parse::positive_seconds)?
+                .unwrap_or(defaults.critical),
+        };
+        if critical < threshold {
+            return Err(ConfigError::InvalidEnv {
+                var: "SLOW_QUERY_CRITICAL_SECONDS",
+                value: critical.as_secs_f64().to_string(),
+                expected: format!(
+                    "at least SLOW_QUERY_THRESHOLD_SECONDS ({})",
+                    threshold.as_secs_f64()
+                ),
+            });
+        }
+        let log_file = match &self.slow_query_log_file {
+            Some(p) => p.clone(),
+            None => env
+                .get("SLOW_QUERY_LOG_FILE", parse::file_path)?
+                .unwrap_or_else(|| {
+                    match environment {
+                        Environment::Development => PathBuf::from("./logs/slow_queries.log"),
+                        Environment::Production => {
+                            // A service name is free text; keep the directory name tame.
+                            let dir: String = service_name
+                                .chars()
+                                .map(|c| {
+                                    if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                                        c
+                                    } else {
+                                        '_'
+                                    }
+                                })
+                                .collect();
+                            PathBuf::from(format!("/var/log/{dir}/slow_queries.log"))
+                        }
+                    }
+                }),
+        };
+        let max_bytes = match self.slow_query_log_max_bytes {
+            Some(n) => n,
+            None => env
+                .get("SLOW_QUERY_LOG_MAX_BYTES", parse::whole_number)?
+                .unwrap_or(defaults.max_bytes),
+        };
+        let backups = match self.slow_query_log_backups {
+            Some(n) => n,
+            None => env
+                .get("SLOW_QUERY_LOG_BACKUPS", parse::whole_number)?
+                .map_or(defaults.backups, |n| {
+                    usize::try_from(n).unwrap_or(usize::MAX)
+                }),
+        };
+        let n_plus_one_threshold = match self.n_plus_one_threshold {
+            Some(n) => n,
+            None => env
+                .get("N_PLUS_ONE_THRESHOLD", parse::whole_number)?
+                .map_or(defaults.n_plus_one_threshold, |n| {
+                    usize::try_from(n).unwrap_or(usize::MAX)
+                }),
+        };
+        Ok(SlowQuerySettings {
+            threshold,
+            critical,
+            log_file,
+            max_bytes,
+            backups,
+            n_plus_one_threshold,
+            ..defaults
         })
     }
 }
@@ -1018,6 +1175,12 @@ mod tests {
             ("METRICS_ENDPOINT", "/internal/metrics"),
             ("RUST_LOG", "warn,otelix=debug"),
             ("OTELIX_SHUTDOWN_TIMEOUT", "750"),
+            ("SLOW_QUERY_THRESHOLD_SECONDS", "0.5"),
+            ("SLOW_QUERY_CRITICAL_SECONDS", "2"),
+            ("SLOW_QUERY_LOG_FILE", "/tmp/otelix/slow.log"),
+            ("SLOW_QUERY_LOG_MAX_BYTES", "1024"),
+            ("SLOW_QUERY_LOG_BACKUPS", "0"),
+            ("N_PLUS_ONE_THRESHOLD", "3"),
         ])
         .unwrap_or_else(|e| panic!("{e}"));
         assert!(c.sdk_disabled());
@@ -1071,6 +1234,46 @@ mod tests {
         assert_eq!(c.log_format(), LogFormat::Pretty);
         assert_eq!(c.log_filter(), "warn,otelix=debug");
         assert_eq!(c.shutdown_timeout(), Duration::from_millis(750));
+        let sq = c.slow_query();
+        assert_eq!(sq.threshold, Duration::from_millis(500));
+        assert_eq!(sq.critical, Duration::from_secs(2));
+        assert_eq!(sq.log_file, PathBuf::from("/tmp/otelix/slow.log"));
+        assert_eq!(sq.max_bytes, 1024);
+        assert_eq!(sq.backups, 0);
+        assert_eq!(sq.n_plus_one_threshold, 3);
+    }
+
+    #[test]
+    fn slow_query_log_location_follows_the_environment() {
+        let dev = from(&[]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            dev.slow_query().log_file,
+            PathBuf::from("./logs/slow_queries.log")
+        );
+        let prod = from(&[
+            ("APP_ENV", "production"),
+            ("OTEL_SERVICE_NAME", "wwmaa backend"),
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            prod.slow_query().log_file,
+            PathBuf::from("/var/log/wwmaa_backend/slow_queries.log")
+        );
+    }
+
+    #[test]
+    fn critical_below_threshold_is_an_error() {
+        let err = from(&[
+            ("SLOW_QUERY_THRESHOLD_SECONDS", "3"),
+            ("SLOW_QUERY_CRITICAL_SECONDS", "2"),
+        ]);
+        assert!(matches!(
+            err,
+            Err(ConfigError::InvalidEnv {
+                var: "SLOW_QUERY_CRITICAL_SECONDS",
+                ..
+            })
+        ));
     }
 
     #[test]
@@ -1101,6 +1304,12 @@ mod tests {
             ("LOG_FORMAT", "xml"),
             ("RUST_LOG", "info,[=="),
             ("OTELIX_SHUTDOWN_TIMEOUT", "forever"),
+            ("SLOW_QUERY_THRESHOLD_SECONDS", "1s"),
+            ("SLOW_QUERY_CRITICAL_SECONDS", "-5"),
+            ("SLOW_QUERY_LOG_FILE", "logs/"),
+            ("SLOW_QUERY_LOG_MAX_BYTES", "10MB"),
+            ("SLOW_QUERY_LOG_BACKUPS", "five"),
+            ("N_PLUS_ONE_THRESHOLD", "-1"),
         ];
         for (var, value) in cases {
             let err = match from(&[(var, value)]) {

@@ -29,6 +29,28 @@ pub(super) fn positive_millis(raw: &str) -> Result<Duration, &'static str> {
     }
 }
 
+/// Seconds as a decimal number greater than 0, as in `SLOW_QUERY_THRESHOLD_SECONDS=0.5`.
+pub(super) fn positive_seconds(raw: &str) -> Result<Duration, &'static str> {
+    const EXPECTED: &str = "a number of seconds greater than 0, such as 1 or 0.25";
+    match raw.trim().parse::<f64>() {
+        Ok(s) if s.is_finite() && s > 0.0 && s < 1e9 => Ok(Duration::from_secs_f64(s)),
+        _ => Err(EXPECTED),
+    }
+}
+
+pub(super) fn whole_number(raw: &str) -> Result<u64, &'static str> {
+    raw.trim()
+        .parse::<u64>()
+        .map_err(|_| "a whole number (0 or more)")
+}
+
+pub(super) fn file_path(raw: &str) -> Result<std::path::PathBuf, &'static str> {
+    if raw.trim().is_empty() || raw.ends_with('/') || raw.contains('\0') {
+        return Err("a file path, such as ./logs/slow_queries.log");
+    }
+    Ok(std::path::PathBuf::from(raw))
+}
+
 pub(super) fn positive_usize(raw: &str) -> Result<usize, &'static str> {
     match raw.trim().parse::<usize>() {
         Ok(n) if n > 0 => Ok(n),
@@ -157,6 +179,19 @@ mod tests {
         assert!(positive_millis("0").is_err());
         assert!(positive_usize("0").is_err());
         assert_eq!(positive_usize("512"), Ok(512));
+    }
+
+    #[test]
+    fn seconds_and_paths() {
+        assert_eq!(positive_seconds("0.25"), Ok(Duration::from_millis(250)));
+        assert_eq!(positive_seconds("2"), Ok(Duration::from_secs(2)));
+        for bad in ["0", "-1", "inf", "NaN", "1s", ""] {
+            assert!(positive_seconds(bad).is_err(), "{bad}");
+        }
+        assert!(file_path("logs/").is_err());
+        assert!(file_path("/var/log/x.log").is_ok());
+        assert_eq!(whole_number("0"), Ok(0));
+        assert!(whole_number("-3").is_err());
     }
 
     #[test]

@@ -113,17 +113,49 @@ impl<'a> Lexer<'a> {
         let mut i = 0;
         let mut pending_space = false;
         while i < self.src.len() {
-            if let Some(next) = self.skip_trivia(i) {
-                i = next;
+            let c = at(self.src, i);
+            // The common bytes first, without the general dispatch.
+            if is_space(c) {
+                i += 1;
+                while is_space(at(self.src, i)) {
+                    i += 1;
+                }
                 pending_space = true;
                 continue;
             }
+            let simple_end = if is_simple_symbol(c) {
+                Some(i + 1)
+            } else if is_plain_word_start(c) && !matches!(at(self.src, i + 1), b'\'' | b'&') {
+                let end = word_end(self.src, i);
+                (end - i != 2
+                    || !self
+                        .src
+                        .get(i..end)
+                        .unwrap_or_default()
+                        .eq_ignore_ascii_case(b"in"))
+                .then_some(end)
+            } else {
+                None
+            };
+            if simple_end.is_none() {
+                if let Some(next) = self.skip_trivia(i) {
+                    i = next;
+                    pending_space = true;
+                    continue;
+                }
+            }
             let before = self.out.len();
             if pending_space && before > 0 {
-                self.out.push(" ");
+                self.out.push_space();
             }
             pending_space = false;
-            i = self.token(i);
+            i = match simple_end {
+                Some(end) => {
+                    self.out.keep(i, end);
+                    end
+                }
+                None => self.token(i),
+            };
             if self.out.len() > MAX_SANITIZED_LEN - CUT_MARK.len() {
                 self.out.truncate(before);
                 return self.out.finish_cut();
@@ -349,90 +381,103 @@ impl<'a> Lexer<'a> {
     }
 }
 
-/// The sanitized text, borrowed from the input for as long as it equals a slice of it.
+/// The sanitized text: what was already copied, followed by a run of the input still to
+/// copy. Verbatim tokens extend the run, so a clean statement is never copied (it is borrowed
+/// back) and a dirty one is copied in few large pieces rather than token by token.
 struct Output<'a> {
     src: &'a str,
-    owned: Option<String>,
-    /// While `owned` is `None`, the output is exactly `src[base..end]`.
-    base: usize,
-    end: usize,
+    /// Allocated on the first flush only.
+    copied: String,
+    /// The output is `copied + src[run_start..run_end]`.
+    run_start: usize,
+    run_end: usize,
 }
 
 impl<'a> Output<'a> {
     fn new(src: &'a str) -> Self {
         Output {
             src,
-            owned: None,
-            base: 0,
-            end: 0,
+            copied: String::new(),
+            run_start: 0,
+            run_end: 0,
         }
     }
 
     fn len(&self) -> usize {
-        self.owned
-            .as_ref()
-            .map_or(self.end - self.base, String::len)
+        self.copied.len() + (self.run_end - self.run_start)
     }
 
-    fn borrowed(&self) -> &'a str {
-        self.src.get(self.base..self.end).unwrap_or_default()
+    fn run(&self) -> &'a str {
+        self.src
+            .get(self.run_start..self.run_end)
+            .unwrap_or_default()
     }
 
-    fn own(&mut self) -> &mut String {
-        let borrowed = self.borrowed();
-        self.owned.get_or_insert_with(|| {
-            let mut s = String::with_capacity(borrowed.len() + 64);
-            s.push_str(borrowed);
-            s
-        })
+    fn flush(&mut self) {
+        if self.run_start == self.run_end {
+            return;
+        }
+        if self.copied.capacity() == 0 {
+            self.copied.reserve(self.src.len().min(MAX_SANITIZED_LEN));
+        }
+        let run = self.run();
+        self.copied.push_str(run);
+        self.run_start = self.run_end;
     }
 
     /// Emits `src[start..end]` unchanged.
     fn keep(&mut self, start: usize, end: usize) {
-        if self.owned.is_none() {
-            if self.base == self.end {
-                // Nothing emitted yet: leading trivia is skipped without copying.
-                self.base = start;
-                self.end = end;
-                return;
-            }
-            if start == self.end {
-                self.end = end;
-                return;
-            }
+        if start != self.run_end {
+            self.flush();
+            // Also skips leading trivia without copying when nothing was emitted yet.
+            self.run_start = start;
         }
-        let text = self.src.get(start..end).unwrap_or_default();
-        self.own().push_str(text);
+        self.run_end = end;
     }
 
-    /// Emits `text`, staying borrowed when the input continues with exactly that text.
+    /// Emits `text`, extending the run when the input continues with exactly that text.
     fn push(&mut self, text: &str) {
-        if self.owned.is_none()
-            && self.base < self.end
+        if self.run_start < self.run_end
             && self
                 .src
-                .get(self.end..)
+                .get(self.run_end..)
                 .is_some_and(|rest| rest.starts_with(text))
         {
-            self.end += text.len();
+            self.run_end += text.len();
             return;
         }
-        self.own().push_str(text);
+        self.flush();
+        if self.copied.capacity() == 0 {
+            self.copied.reserve(self.src.len().min(MAX_SANITIZED_LEN));
+        }
+        self.copied.push_str(text);
+    }
+
+    /// `push(" ")`, minus the string comparison: the most common emission.
+    fn push_space(&mut self) {
+        if self.run_start < self.run_end && self.src.as_bytes().get(self.run_end) == Some(&b' ') {
+            self.run_end += 1;
+        } else {
+            self.push(" ");
+        }
     }
 
     /// Forgets everything emitted after the first `len` bytes (a token boundary).
     fn truncate(&mut self, len: usize) {
-        match &mut self.owned {
-            Some(s) => s.truncate(len),
-            None => self.end = self.base + len,
+        if len >= self.copied.len() {
+            self.run_end = self.run_start + (len - self.copied.len());
+        } else {
+            self.copied.truncate(len);
+            self.run_start = self.run_end;
         }
     }
 
-    fn finish(self) -> Cow<'a, str> {
-        match self.owned {
-            Some(s) => Cow::Owned(s),
-            None => Cow::Borrowed(self.borrowed()),
+    fn finish(mut self) -> Cow<'a, str> {
+        if self.copied.is_empty() {
+            return Cow::Borrowed(self.run());
         }
+        self.flush();
+        Cow::Owned(self.copied)
     }
 
     fn finish_cut(self) -> Cow<'a, str> {
@@ -449,6 +494,37 @@ impl<'a> Output<'a> {
 /// The byte at `i`, or 0 past the end (0 is never significant to the lexer).
 fn at(src: &[u8], i: usize) -> u8 {
     src.get(i).copied().unwrap_or(0)
+}
+
+/// Bytes that are a token on their own, kept as they are, whatever follows.
+fn is_simple_symbol(c: u8) -> bool {
+    matches!(
+        c,
+        b'(' | b')'
+            | b','
+            | b';'
+            | b'='
+            | b'<'
+            | b'>'
+            | b'+'
+            | b'*'
+            | b'%'
+            | b'|'
+            | b'&'
+            | b'^'
+            | b'~'
+            | b'!'
+            | b'['
+            | b']'
+            | b'{'
+            | b'}'
+    )
+}
+
+/// Bytes that start a word in every dialect and never start anything else (unless a quote
+/// follows, as in `E'...'`).
+fn is_plain_word_start(c: u8) -> bool {
+    c.is_ascii_alphabetic() || c == b'_' || c >= 0x80
 }
 
 fn is_space(c: u8) -> bool {
@@ -722,9 +798,9 @@ mod tests {
         ] {
             assert!(matches!(sanitize_query(sql), Cow::Borrowed(_)), "{sql}");
         }
-        // Trailing trivia is cut off without copying either.
+        // Leading and trailing trivia are cut off without copying either.
         assert!(matches!(
-            sanitize_query("SELECT a  -- done"),
+            sanitize_query("\n  SELECT a  -- done"),
             Cow::Borrowed("SELECT a")
         ));
     }

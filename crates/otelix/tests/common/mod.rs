@@ -5,6 +5,8 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use opentelemetry::trace::TraceContextExt;
+use otelix_testkit::{ReceivedSpan, Receiver};
+use std::time::Duration;
 
 /// An in-memory log writer for `TelemetryBuilder::with_log_writer`.
 #[derive(Clone, Default)]
@@ -84,4 +86,205 @@ pub(crate) fn required_tool(name: &str) -> Option<std::path::PathBuf> {
         eprintln!("SKIPPED: {name} not found on PATH; install it to run this check");
     }
     found
+}
+/// How long to wait for telemetry to reach the receiver.
+pub(crate) const ARRIVAL: Duration = Duration::from_secs(10);
+
+pub(crate) fn receiver() -> Receiver {
+    Receiver::start().unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Telemetry exporting to `receiver`, not installed globally.
+pub(crate) fn telemetry(receiver: &Receiver) -> otelix::Telemetry {
+    otelix::Telemetry::builder(config(receiver))
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+pub(crate) fn config(receiver: &Receiver) -> otelix::Config {
+    otelix::Config::builder()
+        .with_service_name("otelix-test")
+        .with_endpoint(receiver.grpc_endpoint())
+        .with_batch_schedule_delay(Duration::from_millis(100))
+        .build_from_vars(no_env())
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+pub(crate) fn flush(telemetry: &otelix::Telemetry) {
+    telemetry.force_flush().unwrap_or_else(|e| panic!("{e}"));
+}
+
+pub(crate) fn prometheus(telemetry: &otelix::Telemetry) -> String {
+    telemetry
+        .handle()
+        .render_prometheus()
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Label names and values of one sample.
+type Labels = Vec<(String, String)>;
+
+/// The metric name and labels of one Prometheus sample line, and its value.
+fn parse_sample(line: &str) -> Option<(&str, Labels, f64)> {
+    let (head, value) = line.rsplit_once(' ')?;
+    let value: f64 = value.parse().ok()?;
+    let (name, labels) = match head.split_once('{') {
+        Some((name, rest)) => (name, rest.strip_suffix('}')?),
+        None => (head, ""),
+    };
+    let mut pairs = Vec::new();
+    // Label values written by the bridge never contain `",` in these tests.
+    for pair in labels.split("\",").filter(|pair| !pair.is_empty()) {
+        let (key, value) = pair.split_once("=\"")?;
+        pairs.push((key.to_owned(), value.trim_end_matches('"').to_owned()));
+    }
+    Some((name, pairs, value))
+}
+
+/// Values of the samples of `metric` whose labels include every pair of `labels`.
+pub(crate) fn samples(text: &str, metric: &str, labels: &[(&str, &str)]) -> Vec<f64> {
+    text.lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(parse_sample)
+        .filter(|(name, pairs, _)| {
+            *name == metric
+                && labels
+                    .iter()
+                    .all(|(k, v)| pairs.iter().any(|(pk, pv)| pk == k && pv == v))
+        })
+        .map(|(_, _, value)| value)
+        .collect()
+}
+
+/// The one sample of `metric` with `labels`; panics (showing the text) when there is not
+/// exactly one.
+pub(crate) fn sample(text: &str, metric: &str, labels: &[(&str, &str)]) -> f64 {
+    match samples(text, metric, labels).as_slice() {
+        [value] => *value,
+        other => panic!(
+            "{} samples of {metric} with {labels:?}:\n{text}",
+            other.len()
+        ),
+    }
+}
+
+/// The label names of every sample of `metric`.
+pub(crate) fn label_names(text: &str, metric: &str) -> Vec<String> {
+    let mut names: Vec<String> = text
+        .lines()
+        .filter_map(parse_sample)
+        .filter(|(name, _, _)| *name == metric)
+        .flat_map(|(_, pairs, _)| pairs.into_iter().map(|(key, _)| key))
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+pub(crate) fn wait_span(
+    receiver: &Receiver,
+    what: &str,
+    pred: impl Fn(&ReceivedSpan) -> bool,
+) -> ReceivedSpan {
+    receiver
+        .wait_for_span_blocking(pred, ARRIVAL)
+        .unwrap_or_else(|e| {
+            let names: Vec<String> = receiver
+                .spans()
+                .iter()
+                .map(|s| format!("{} {:?}", s.name(), s.attrs()))
+                .collect();
+            panic!("{what}: {e}; received: {names:#?}")
+        })
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A TCP server that accepts connections and never answers nor closes them, for as long as it
+/// lives.
+pub(crate) struct SilentServer {
+    pub(crate) port: u16,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl SilentServer {
+    pub(crate) fn start() -> Self {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+        listener
+            .set_nonblocking(true)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let port = listener
+            .local_addr()
+            .map(|a| a.port())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut held = Vec::new();
+            while !flag.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((stream, _)) => held.push(stream),
+                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        });
+        Self {
+            port,
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for SilentServer {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The Redis to test against: `REDIS_URL`. Unset: a skip note, or a failure when `CI` is set.
+pub(crate) fn redis_url(test: &str) -> Option<String> {
+    match std::env::var("REDIS_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            if std::env::var_os("CI").is_some() {
+                panic!("{test}: REDIS_URL must be set in CI");
+            }
+            eprintln!("SKIPPED {test}: set REDIS_URL (e.g. redis://127.0.0.1:6379) to run it");
+            None
+        }
+    }
+}
+
+/// A key no other test run uses.
+pub(crate) fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    format!("{prefix}:{}-{nanos}", std::process::id())
+}
+
+/// At least `count` received spans matching `pred`, waiting for them to arrive.
+pub(crate) fn wait_spans(
+    receiver: &Receiver,
+    count: usize,
+    pred: impl Fn(&ReceivedSpan) -> bool,
+) -> Vec<ReceivedSpan> {
+    let deadline = std::time::Instant::now() + ARRIVAL;
+    loop {
+        let found: Vec<ReceivedSpan> = receiver.spans().into_iter().filter(|s| pred(s)).collect();
+        if found.len() >= count || std::time::Instant::now() > deadline {
+            assert_eq!(found.len(), count, "matching spans");
+            return found;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }

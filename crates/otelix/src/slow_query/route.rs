@@ -1,0 +1,115 @@
+//! Which request route each in-flight trace belongs to.
+//!
+//! The processor never sees the SERVER span's attributes when a database span ends, and
+//! `on_end` gets no usable context. So `on_start` looks for a [`RequestRoute`] in the parent
+//! context and files it under the span's trace ID. Keyed by trace, not by span: one entry per
+//! request instead of one per span, and no bookkeeping in `on_end` for spans that are not
+//! database spans. The entry goes when the trace's local root span has been handled by the
+//! worker; entries whose root never ends (leaked spans) age out with the older of two
+//! generations, which bounds memory without timestamps.
+//!
+//! A process that serves two requests of the same trace at once (a service calling itself)
+//! keeps the route of the request whose span started last.
+//!
+//! [`RequestRoute`]: super::RequestRoute
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use opentelemetry::trace::TraceId;
+
+/// Shards keep concurrent `on_start` calls of different requests off each other's lock.
+const SHARDS: usize = 16;
+/// Entries per generation and shard: up to 2 × 16 × 1024 routes are remembered.
+const GENERATION_CAPACITY: usize = 1024;
+
+#[derive(Debug, Default)]
+struct Shard {
+    current: HashMap<TraceId, Arc<str>>,
+    previous: HashMap<TraceId, Arc<str>>,
+}
+
+#[derive(Debug, Default)]
+pub(super) struct RouteRegistry {
+    shards: [Mutex<Shard>; SHARDS],
+}
+
+impl RouteRegistry {
+    fn shard(&self, trace_id: TraceId) -> MutexGuard<'_, Shard> {
+        // Trace IDs are random, so their low bits spread evenly.
+        let index = usize::from(trace_id.to_bytes()[15]) % SHARDS;
+        self.shards[index]
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Files `route` under `trace_id`, unless it is already there.
+    pub(super) fn remember(&self, trace_id: TraceId, route: &Arc<str>) {
+        let mut shard = self.shard(trace_id);
+        if shard.current.get(&trace_id) == Some(route) {
+            return;
+        }
+        if shard.current.len() >= GENERATION_CAPACITY {
+            shard.previous = std::mem::take(&mut shard.current);
+        }
+        shard.current.insert(trace_id, Arc::clone(route));
+    }
+
+    pub(super) fn lookup(&self, trace_id: TraceId) -> Option<Arc<str>> {
+        let shard = self.shard(trace_id);
+        shard
+            .current
+            .get(&trace_id)
+            .or_else(|| shard.previous.get(&trace_id))
+            .cloned()
+    }
+
+    pub(super) fn forget(&self, trace_id: TraceId) {
+        let mut shard = self.shard(trace_id);
+        shard.current.remove(&trace_id);
+        shard.previous.remove(&trace_id);
+    }
+
+    #[cfg(test)]
+    pub(super) fn len(&self) -> usize {
+        (0..SHARDS)
+            .map(|i| {
+                let shard = self.shards[i]
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
+                shard.current.len() + shard.previous.len()
+            })
+            .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remembers_looks_up_and_forgets() {
+        let registry = RouteRegistry::default();
+        let route: Arc<str> = Arc::from("/members/{id}");
+        let trace = TraceId::from(7u128);
+        registry.remember(trace, &route);
+        registry.remember(trace, &route);
+        assert_eq!(registry.lookup(trace).as_deref(), Some("/members/{id}"));
+        assert_eq!(registry.len(), 1);
+        registry.forget(trace);
+        assert_eq!(registry.lookup(trace), None);
+    }
+
+    #[test]
+    fn memory_is_bounded_by_two_generations() {
+        let registry = RouteRegistry::default();
+        let route: Arc<str> = Arc::from("/r");
+        for i in 0..(SHARDS * GENERATION_CAPACITY * 5) as u128 {
+            registry.remember(TraceId::from(i + 1), &route);
+        }
+        assert!(registry.len() <= 2 * SHARDS * GENERATION_CAPACITY);
+        // The newest are still there.
+        let newest = TraceId::from((SHARDS * GENERATION_CAPACITY * 5) as u128);
+        assert!(registry.lookup(newest).is_some());
+    }
+}

@@ -1,0 +1,358 @@
+//! Span-based slow-query and N+1 detection end to end: real SQLite (and PostgreSQL when
+//! `DATABASE_URL` is set) through `InstrumentedPool`, the processor `Telemetry` installs, the
+//! rotating JSON-lines log, the metrics on `/metrics`.
+#![cfg(feature = "sqlx")]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use common::{no_env, required_tool, sample, CapturedLines};
+use opentelemetry::trace::{TraceContextExt, Tracer as _};
+use otelix::db::InstrumentedPool;
+use otelix::{Config, Exporters, Telemetry};
+
+/// A recursive CTE whose cost grows with its bound: about 100 ms per million rows in an optimised build, several times that in a debug one.
+const SLOW_SQLITE: &str =
+    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000000) SELECT count(*) FROM c WHERE x > 42";
+
+fn telemetry(log: &Path, threshold_ms: u64, critical_ms: u64, lines: &CapturedLines) -> Telemetry {
+    let config = Config::builder()
+        .with_service_name("slow-query-test")
+        .with_traces_exporters(Exporters::NONE)
+        .with_metrics_exporters(Exporters::NONE)
+        .with_logs_exporters(Exporters::NONE)
+        .with_log_format(otelix::LogFormat::Json)
+        .with_slow_query_threshold(Duration::from_millis(threshold_ms))
+        .with_slow_query_critical(Duration::from_millis(critical_ms))
+        .with_slow_query_log_file(log)
+        .with_n_plus_one_threshold(10)
+        .build_from_vars(no_env())
+        .unwrap_or_else(|e| panic!("{e}"));
+    Telemetry::builder(config)
+        .with_log_writer(lines.clone())
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn records(log: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+fn log_path(dir: &tempfile::TempDir) -> PathBuf {
+    // A directory that does not exist yet: the processor creates it.
+    dir.path().join("nested").join("slow_queries.log")
+}
+
+async fn sqlite(telemetry: &Telemetry) -> InstrumentedPool<sqlx::Sqlite> {
+    let pool = sqlx::SqlitePool::connect("sqlite::memory:")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    InstrumentedPool::new(pool, &telemetry.handle())
+}
+
+/// Runs `work` inside a root span, the way a request handler would, and returns its trace ID.
+async fn in_root_span<F, Fut>(telemetry: &Telemetry, work: F) -> String
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    use opentelemetry::trace::FutureExt as _;
+    let span = telemetry
+        .handle()
+        .tracer()
+        .start("GET /api/reports/activity");
+    let cx = opentelemetry::Context::current_with_span(span);
+    let trace_id = cx.span().span_context().trace_id().to_string();
+    work().with_context(cx.clone()).await;
+    cx.span().end();
+    trace_id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_sqlite_query_is_logged_once_with_its_trace_and_counted() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let log = log_path(&dir);
+    let lines = CapturedLines::default();
+    let telemetry = telemetry(&log, 50, 60_000, &lines);
+    let db = sqlite(&telemetry).await;
+
+    let trace_id = in_root_span(&telemetry, || async {
+        sqlx::query("SELECT 1 WHERE 'fast' = 'fast'")
+            .execute(&db)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        sqlx::query(SLOW_SQLITE)
+            .execute(&db)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    })
+    .await;
+    telemetry.force_flush().unwrap_or_else(|e| panic!("{e}"));
+
+    let records = records(&log);
+    assert_eq!(
+        records.len(),
+        1,
+        "one slow query, the fast one is not logged: {records:?}"
+    );
+    let r = &records[0];
+    assert_eq!(r["kind"], "slow_query");
+    assert_eq!(r["severity"], "warning");
+    assert_eq!(r["trace_id"], trace_id.as_str());
+    assert_eq!(r["db_system"], "sqlite");
+    assert_eq!(r["operation"], "SELECT");
+    assert_eq!(r["collection"], "c");
+    assert!(r["duration_ms"].as_f64().unwrap_or_default() >= 50.0);
+    let query = r["query"].as_str().unwrap_or_default();
+    assert!(
+        !query.contains("1000000") && !query.contains("42"),
+        "literals sanitized: {query}"
+    );
+    assert!(query.contains("x < ?"), "{query}");
+
+    let text = telemetry
+        .handle()
+        .render_prometheus()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        sample(
+            &text,
+            "otelix_db_slow_queries_total",
+            &[("severity", "warning")]
+        ),
+        1.0
+    );
+
+    // The tracing warning carries the trace too.
+    let warning = lines
+        .json_lines()
+        .into_iter()
+        .find(|l| l["target"] == "otelix::slow_query" && l["level"] == "WARN")
+        .unwrap_or_else(|| panic!("no slow-query warning in {}", lines.text()));
+    assert_eq!(warning["trace_id"], trace_id.as_str());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn critical_and_warning_are_counted_apart_and_the_seed_grep_works() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let log = log_path(&dir);
+    let telemetry = telemetry(&log, 1, 60_000, &CapturedLines::default());
+    let db = sqlite(&telemetry).await;
+    sqlx::query("CREATE TABLE members (id INTEGER PRIMARY KEY, status TEXT)")
+        .execute(&db)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    // Everything above 1 ms is slow here; the CTE also passes the critical bound set below.
+    sqlx::query(SLOW_SQLITE)
+        .execute(&db)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    telemetry.force_flush().unwrap_or_else(|e| panic!("{e}"));
+    drop(telemetry);
+
+    let telemetry = self::telemetry(&log, 1, 20, &CapturedLines::default());
+    let db = sqlite(&telemetry).await;
+    sqlx::query(SLOW_SQLITE)
+        .execute(&db)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    telemetry.force_flush().unwrap_or_else(|e| panic!("{e}"));
+    let text = telemetry
+        .handle()
+        .render_prometheus()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        sample(
+            &text,
+            "otelix_db_slow_queries_total",
+            &[("severity", "critical")]
+        ),
+        1.0
+    );
+
+    let severities: Vec<String> = records(&log)
+        .iter()
+        .filter(|r| r["kind"] == "slow_query" && r["collection"] == "c")
+        .map(|r| r["severity"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(severities, ["warning", "critical"]);
+
+    // The seed's own command works on the file.
+    let Some(_) = required_tool("grep") else {
+        return;
+    };
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "grep -o '\"collection\":\"[^\"]*\"' {} | sort | uniq -c",
+            log.display()
+        ))
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let counted = String::from_utf8_lossy(&out.stdout);
+    assert!(counted.contains("2 \"collection\":\"c\""), "{counted}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_pg_sleep_is_a_slow_query() {
+    let Some(url) = std::env::var("DATABASE_URL")
+        .ok()
+        .filter(|u| u.starts_with("postgres"))
+    else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "DATABASE_URL must point at PostgreSQL in CI"
+        );
+        eprintln!("SKIPPED: DATABASE_URL is not a PostgreSQL URL");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let log = log_path(&dir);
+    let telemetry = telemetry(&log, 150, 60_000, &CapturedLines::default());
+    let pool = sqlx::PgPool::connect(&url)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let db = InstrumentedPool::new(pool, &telemetry.handle());
+    let trace_id = in_root_span(&telemetry, || async {
+        sqlx::query("SELECT pg_sleep(0.3)")
+            .execute(&db)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        sqlx::query("SELECT 1")
+            .execute(&db)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    })
+    .await;
+    telemetry.force_flush().unwrap_or_else(|e| panic!("{e}"));
+    let records = records(&log);
+    assert_eq!(records.len(), 1, "{records:?}");
+    assert_eq!(records[0]["db_system"], "postgresql");
+    assert_eq!(records[0]["trace_id"], trace_id.as_str());
+    assert_eq!(records[0]["query"], "SELECT pg_sleep(?)");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn n_plus_one_is_reported_once_at_twelve_and_not_at_five() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let log = log_path(&dir);
+    let telemetry = telemetry(&log, 60_000, 60_000, &CapturedLines::default());
+    let db = sqlite(&telemetry).await;
+    sqlx::query("CREATE TABLE payments (id INTEGER PRIMARY KEY, member_id INTEGER)")
+        .execute(&db)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    let loop_of = |n: i64| {
+        let db = db.clone();
+        move || async move {
+            for member in 0..n {
+                sqlx::query("SELECT * FROM payments WHERE member_id = $1")
+                    .bind(member)
+                    .fetch_all(&db)
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}"));
+            }
+        }
+    };
+    let twelve = in_root_span(&telemetry, loop_of(12)).await;
+    let five = in_root_span(&telemetry, loop_of(5)).await;
+    telemetry.force_flush().unwrap_or_else(|e| panic!("{e}"));
+
+    let reports: Vec<_> = records(&log)
+        .into_iter()
+        .filter(|r| r["kind"] == "n_plus_one")
+        .collect();
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    assert_eq!(reports[0]["trace_id"], twelve.as_str());
+    assert_ne!(reports[0]["trace_id"], five.as_str());
+    assert_eq!(
+        reports[0]["query"],
+        "SELECT * FROM payments WHERE member_id = $1"
+    );
+    assert_eq!(reports[0]["collection"], "payments");
+    let text = telemetry
+        .handle()
+        .render_prometheus()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        sample(
+            &text,
+            "otelix_db_n_plus_one_total",
+            &[("db_collection_name", "payments")]
+        ),
+        1.0
+    );
+}
+
+#[test]
+fn a_tracing_span_with_db_fields_is_detected_without_otelix_helpers() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let log = log_path(&dir);
+    let telemetry = telemetry(&log, 20, 60_000, &CapturedLines::default());
+    tracing::dispatcher::with_default(telemetry.dispatch(), || {
+        let span = tracing::info_span!(
+            "SELECT invoices",
+            "otel.kind" = "client",
+            "db.system.name" = "mysql",
+            "db.collection.name" = "invoices",
+            "db.operation.name" = "SELECT",
+            "db.query.text" = "SELECT * FROM invoices WHERE token = 'abc123'",
+        );
+        let _entered = span.enter();
+        std::thread::sleep(Duration::from_millis(40));
+    });
+    telemetry.force_flush().unwrap_or_else(|e| panic!("{e}"));
+    let records = records(&log);
+    assert_eq!(records.len(), 1, "{records:?}");
+    assert_eq!(records[0]["db_system"], "mysql");
+    assert_eq!(records[0]["collection"], "invoices");
+    assert_eq!(
+        records[0]["query"],
+        "SELECT * FROM invoices WHERE token = ?"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unwritable_log_path_is_reported_once_and_queries_go_on() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    // The log's parent is a regular file: the directory can never be created.
+    let blocker = dir.path().join("not-a-directory");
+    std::fs::write(&blocker, b"x").unwrap_or_else(|e| panic!("{e}"));
+    let log = blocker.join("slow_queries.log");
+    let lines = CapturedLines::default();
+    let telemetry = telemetry(&log, 1, 60_000, &lines);
+    let db = sqlite(&telemetry).await;
+    for _ in 0..3 {
+        let (n,): (i64,) = sqlx::query_as(SLOW_SQLITE)
+            .fetch_one(&db)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(n, 999_958);
+    }
+    telemetry.force_flush().unwrap_or_else(|e| panic!("{e}"));
+    let errors: Vec<_> = lines
+        .json_lines()
+        .into_iter()
+        .filter(|l| l["target"] == "otelix::slow_query" && l["level"] == "ERROR")
+        .collect();
+    assert_eq!(errors.len(), 1, "reported once: {errors:?}");
+    let text = telemetry
+        .handle()
+        .render_prometheus()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        sample(
+            &text,
+            "otelix_db_slow_queries_total",
+            &[("severity", "warning")]
+        ),
+        3.0
+    );
+}
