@@ -1,1 +1,74 @@
-//! actix-web instrumentation for otelix.
+//! # otelix-actix
+//!
+//! actix-web instrumentation for [otelix]: one middleware that gives every request an
+//! OpenTelemetry SERVER span, HTTP server metrics and a request ID, plus the `/metrics` and
+//! `/metrics/summary` endpoints.
+//!
+//! ```no_run
+//! use actix_web::{web, App, HttpServer};
+//! use otelix_actix::{metrics_endpoints, ApiError, RequestId, RequestTelemetry};
+//!
+//! async fn get_user(id: web::Path<u64>, request_id: RequestId) -> Result<String, ApiError> {
+//!     // Carries trace_id/span_id: the request's span is current in handlers.
+//!     tracing::info!(user = *id, "looking up user");
+//!     match *id {
+//!         0 => Err(ApiError::not_found("no such user")), // {"error":"no such user","request_id":"…"}
+//!         id => Ok(format!("user {id} (request {request_id})")),
+//!     }
+//! }
+//!
+//! #[actix_web::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let telemetry = otelix::init(otelix::Config::from_env()?)?;
+//!     let handle = telemetry.handle();
+//!     let middleware = RequestTelemetry::new(&handle);
+//!     HttpServer::new(move || {
+//!         App::new()
+//!             .wrap(middleware.clone())
+//!             .configure(metrics_endpoints(handle.clone()))
+//!             .route("/users/{id}", web::get().to(get_user))
+//!     })
+//!     .bind(("0.0.0.0", 8080))?
+//!     .run()
+//!     .await?;
+//!     telemetry.shutdown()?;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! What a request gets from [`RequestTelemetry`]:
+//!
+//! | | |
+//! |---|---|
+//! | span | SERVER, `{METHOD} {http.route}`, child of the caller's `traceparent` when valid |
+//! | span attributes | `http.request.method` (`_OTHER` + `http.request.method_original` for unknown methods), `http.route` (when a route matched), `url.path`, `url.scheme`, `client.address`, `user_agent.original`, `http.response.status_code`, `error.type` (failures only), [`CLIENT_REQUEST_ID_ATTRIBUTE`] |
+//! | span status | Error for 5xx and for what [`ClassifyError`] calls a failure; unset otherwise |
+//! | response headers | `X-Request-ID: <trace id>`, `traceresponse: 00-<trace id>-<span id>-<flags>` |
+//! | metrics | `http.server.request.duration` (s), `http.server.active_requests` |
+//!
+//! Customise it with hook traits ([`SpanAttributes`], [`ClassifyError`]) and
+//! [`RequestTelemetry::with_excluded_paths`]. In handlers, [`RequestId`] is the request ID,
+//! and [`ApiError`] / [`json_error`] produce JSON error bodies that carry it.
+//!
+//! The request's context is current while the handler runs and across its `.await`s, but not
+//! in tasks it spawns: wrap those with `opentelemetry::trace::FutureExt::with_context`.
+#![deny(missing_docs)]
+
+mod attributes;
+mod endpoints;
+mod hooks;
+mod middleware;
+mod propagation;
+mod request_id;
+mod summary;
+
+pub use endpoints::{metrics_endpoints, PROMETHEUS_CONTENT_TYPE, SUMMARY_PATH};
+pub use hooks::{
+    ClassifyError, DefaultClassifyError, DefaultSpanAttributes, Outcome, SpanAttributes,
+};
+pub use middleware::{
+    RequestTelemetry, RequestTelemetryFuture, RequestTelemetryMiddleware,
+    CLIENT_REQUEST_ID_ATTRIBUTE,
+};
+pub use propagation::ActixHeaderExtractor;
+pub use request_id::{json_error, ApiError, RequestId, TracedError};

@@ -331,7 +331,7 @@ impl SpanProcessor for SlowQueryProcessor {
             .iter()
             .any(|kv| is_db_system_key(kv.key.as_str()))
         {
-            if local_root {
+            if local_root && self.routes.root_ended(span.span_context.trace_id()) {
                 self.enqueue(Message::LocalRootEnded(span.span_context.trace_id()));
             }
             return;
@@ -343,6 +343,9 @@ impl SpanProcessor for SlowQueryProcessor {
         let severity = self.severity(duration);
         if severity.is_none() && !local_root && !self.queue_fast_spans {
             return;
+        }
+        if !local_root {
+            self.routes.mark_database_span(span.span_context.trace_id());
         }
         let record = db_span(span, local_root, duration, severity);
         if let Some(severity) = severity {

@@ -23,10 +23,32 @@ const SHARDS: usize = 16;
 /// Entries per generation and shard: up to 2 × 16 × 1024 routes are remembered.
 const GENERATION_CAPACITY: usize = 1024;
 
+/// What is known of one in-flight trace.
+#[derive(Debug, Default, Clone)]
+struct Entry {
+    route: Option<Arc<str>>,
+    /// A database span of the trace went to the worker, which then holds state for the trace
+    /// (N+1 counts, records still to write) and must hear when the trace's root ends.
+    db_seen: bool,
+}
+
 #[derive(Debug, Default)]
 struct Shard {
-    current: HashMap<TraceId, Arc<str>>,
-    previous: HashMap<TraceId, Arc<str>>,
+    current: HashMap<TraceId, Entry>,
+    previous: HashMap<TraceId, Entry>,
+}
+
+impl Shard {
+    fn entry(&mut self, trace_id: TraceId) -> &mut Entry {
+        if !self.current.contains_key(&trace_id) {
+            let carried = self.previous.remove(&trace_id).unwrap_or_default();
+            if self.current.len() >= GENERATION_CAPACITY {
+                self.previous = std::mem::take(&mut self.current);
+            }
+            self.current.insert(trace_id, carried);
+        }
+        self.current.entry(trace_id).or_default()
+    }
 }
 
 #[derive(Debug, Default)]
@@ -46,13 +68,32 @@ impl RouteRegistry {
     /// Files `route` under `trace_id`, unless it is already there.
     pub(super) fn remember(&self, trace_id: TraceId, route: &Arc<str>) {
         let mut shard = self.shard(trace_id);
-        if shard.current.get(&trace_id) == Some(route) {
+        if shard.current.get(&trace_id).and_then(|e| e.route.as_ref()) == Some(route) {
             return;
         }
-        if shard.current.len() >= GENERATION_CAPACITY {
-            shard.previous = std::mem::take(&mut shard.current);
+        shard.entry(trace_id).route = Some(Arc::clone(route));
+    }
+
+    /// Notes that a database span of `trace_id` went to the worker.
+    pub(super) fn mark_database_span(&self, trace_id: TraceId) {
+        self.shard(trace_id).entry(trace_id).db_seen = true;
+    }
+
+    /// The trace's local root span ended. Returns whether the worker must be told (it holds
+    /// state for the trace); otherwise the entry is dropped here and now, which spares the
+    /// worker a wake-up per request that never touched a database.
+    pub(super) fn root_ended(&self, trace_id: TraceId) -> bool {
+        let mut shard = self.shard(trace_id);
+        let db_seen = shard
+            .current
+            .get(&trace_id)
+            .or_else(|| shard.previous.get(&trace_id))
+            .is_some_and(|e| e.db_seen);
+        if !db_seen {
+            shard.current.remove(&trace_id);
+            shard.previous.remove(&trace_id);
         }
-        shard.current.insert(trace_id, Arc::clone(route));
+        db_seen
     }
 
     pub(super) fn lookup(&self, trace_id: TraceId) -> Option<Arc<str>> {
@@ -61,7 +102,7 @@ impl RouteRegistry {
             .current
             .get(&trace_id)
             .or_else(|| shard.previous.get(&trace_id))
-            .cloned()
+            .and_then(|e| e.route.clone())
     }
 
     pub(super) fn forget(&self, trace_id: TraceId) {
@@ -98,6 +139,26 @@ mod tests {
         assert_eq!(registry.len(), 1);
         registry.forget(trace);
         assert_eq!(registry.lookup(trace), None);
+    }
+
+    #[test]
+    fn only_traces_with_database_spans_need_the_worker_at_root_end() {
+        let registry = RouteRegistry::default();
+        let route: Arc<str> = Arc::from("/health");
+        let quiet = TraceId::from(1u128);
+        let busy = TraceId::from(2u128);
+        registry.remember(quiet, &route);
+        registry.remember(busy, &route);
+        registry.mark_database_span(busy);
+        assert!(!registry.root_ended(quiet));
+        assert_eq!(registry.lookup(quiet), None, "dropped at once");
+        assert!(registry.root_ended(busy));
+        assert_eq!(
+            registry.lookup(busy).as_deref(),
+            Some("/health"),
+            "kept for the worker"
+        );
+        assert!(!registry.root_ended(TraceId::from(3u128)), "unknown trace");
     }
 
     #[test]

@@ -1,0 +1,118 @@
+//! CPU cost of the middleware per request, as a ratio against the same application without
+//! it, measured in one run: `cargo bench -p otelix-actix --bench overhead`.
+//!
+//! Requests go through the service in-process (`actix_web::test::call_service`), so HTTP
+//! parsing and socket I/O, which the middleware does not change, are left out; a ratio here is
+//! an upper bound for the ratio a load test over the network sees. Spans go through a batch
+//! processor into an exporter that drops them, so the cost of handing them off is counted.
+
+// A benchmark that cannot set itself up should stop loudly.
+#![allow(clippy::expect_used)]
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use actix_web::dev::Service;
+use actix_web::test::{self, TestRequest};
+use actix_web::{web, App};
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{BatchSpanProcessor, SpanData, SpanExporter};
+use otelix::{Config, Exporters, Telemetry};
+use otelix_actix::RequestTelemetry;
+
+const WARM_UP: u32 = 20_000;
+const REQUESTS: u32 = 200_000;
+const ROUNDS: usize = 5;
+
+#[derive(Debug)]
+struct DropExporter;
+
+impl SpanExporter for DropExporter {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        black_box(batch);
+        Ok(())
+    }
+}
+
+async fn user(id: web::Path<u32>) -> String {
+    format!("user {id}")
+}
+
+/// A small service's route table, the measured route last, so that finding it costs what it
+/// would in a real application.
+fn routes(config: &mut web::ServiceConfig) {
+    for resource in ["orders", "products", "carts", "sessions", "events"] {
+        config
+            .route(&format!("/{resource}"), web::get().to(|| async { "list" }))
+            .route(
+                &format!("/{resource}/{{id}}"),
+                web::get().to(|| async { "one" }),
+            );
+    }
+    config.route("/users/{id}", web::get().to(user));
+}
+
+/// Nanoseconds per request over `REQUESTS` requests to `/users/{id}`.
+async fn measure<S, B>(app: &S) -> f64
+where
+    S: Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<B>,
+        Error = actix_web::Error,
+    >,
+{
+    let request = |i: u32| {
+        TestRequest::get()
+            .uri(&format!("/users/{}", i % 1000))
+            .insert_header(("user-agent", "bench/1.0"))
+            .to_request()
+    };
+    for i in 0..WARM_UP {
+        black_box(test::call_service(app, request(i)).await);
+    }
+    let start = Instant::now();
+    for i in 0..REQUESTS {
+        black_box(test::call_service(app, request(i)).await);
+    }
+    start.elapsed().as_nanos() as f64 / f64::from(REQUESTS)
+}
+
+fn main() {
+    let config = Config::builder()
+        .with_service_name("otelix-actix-bench")
+        .with_traces_exporters(Exporters::NONE)
+        .with_metrics_exporters(Exporters::NONE)
+        .with_logs_exporters(Exporters::NONE)
+        .with_batch_schedule_delay(Duration::from_millis(200))
+        .build_from_vars(Vec::<(String, String)>::new())
+        .expect("configuration");
+    let telemetry = Telemetry::builder(config)
+        .with_span_processor(BatchSpanProcessor::builder(DropExporter).build())
+        .with_log_writer(std::io::sink)
+        .build()
+        .expect("telemetry");
+    let handle = telemetry.handle();
+
+    actix_web::rt::System::new().block_on(async move {
+        let bare = test::init_service(App::new().configure(routes)).await;
+        let instrumented = test::init_service(
+            App::new()
+                .wrap(RequestTelemetry::new(&handle))
+                .configure(routes),
+        )
+        .await;
+        // Interleaved rounds, best of each: frequency scaling and noise hit both alike.
+        let (mut best_bare, mut best_instrumented) = (f64::MAX, f64::MAX);
+        for _ in 0..ROUNDS {
+            best_bare = best_bare.min(measure(&bare).await);
+            best_instrumented = best_instrumented.min(measure(&instrumented).await);
+        }
+        println!("bare actix-web          {best_bare:8.0} ns/request");
+        println!("with RequestTelemetry   {best_instrumented:8.0} ns/request");
+        println!(
+            "ratio                   {:8.2}x  (+{:.0} ns/request)",
+            best_instrumented / best_bare,
+            best_instrumented - best_bare
+        );
+    });
+}
