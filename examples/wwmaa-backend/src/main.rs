@@ -1,60 +1,115 @@
 //! wwmaa-backend: the members' association service, instrumented with otelix.
 //!
-//! Runs offline with embedded defaults: `cargo run -p wwmaa-backend`.
+//! `cargo run -p wwmaa-backend` runs it offline on http://127.0.0.1:8000 (SQLite in ./data,
+//! in-process cache, sandboxed external APIs). Configuration: the variables in the example's
+//! README and otelix's own. Ctrl-C or SIGTERM: in-flight requests finish, the job stops at a
+//! safe point, telemetry is flushed; a second signal stops at once.
 
-use actix_web::{get, web, App, HttpResponse, HttpServer, Responder};
+use std::process::ExitCode;
+
 use anyhow::Context as _;
+use wwmaa_backend::{Application, Settings};
 
-#[get("/health")]
-async fn health() -> impl Responder {
-    HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
-}
-
-async fn metrics(handle: web::Data<otelix::TelemetryHandle>) -> HttpResponse {
-    match handle.render_prometheus() {
-        Ok(text) => HttpResponse::Ok()
-            .content_type("text/plain; version=0.0.4; charset=utf-8")
-            .body(text),
-        Err(otelix::RenderError::Disabled) => HttpResponse::NotFound().finish(),
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            tracing::error!(%error, "rendering /metrics failed");
-            HttpResponse::InternalServerError().finish()
+            // One line with the causes, no backtrace (whatever RUST_BACKTRACE says).
+            eprintln!("wwmaa-backend: {}", one_line(&error));
+            ExitCode::FAILURE
         }
     }
 }
 
-fn main() -> anyhow::Result<()> {
-    let config = otelix::Config::builder()
-        .with_service_name("wwmaa-backend")
-        .with_service_version(env!("CARGO_PKG_VERSION"))
-        .build()
-        .context("invalid telemetry configuration")?;
-    let bind = std::env::var("BIND_ADDR").unwrap_or_else(|_| "127.0.0.1:8000".to_owned());
+fn run() -> anyhow::Result<()> {
+    let settings = Settings::from_env()?;
+    let config = telemetry_config()?;
     let telemetry = otelix::init(config).context("telemetry set-up failed")?;
-    let handle = telemetry.handle();
-    let cfg = handle.config();
-    println!(
-        "wwmaa-backend listening on http://{bind}\n  telemetry: OTLP {} -> {}\n  metrics:   {}\n  env:       {}",
-        cfg.protocol().as_str(),
-        cfg.traces_endpoint(),
-        if cfg.prometheus_enabled() { cfg.metrics_path() } else { "(disabled)" },
-        cfg.environment().as_str(),
-    );
-    let metrics_path = cfg.metrics_path().to_owned();
+    let served = actix_web::rt::System::new().block_on(serve(settings, telemetry.handle()));
+    if let Err(error) = telemetry.shutdown() {
+        eprintln!("wwmaa-backend: {error}");
+    }
+    served
+}
 
-    actix_web::rt::System::new().block_on(async move {
-        HttpServer::new(move || {
-            App::new()
-                .app_data(web::Data::new(handle.clone()))
-                .service(health)
-                .route(&metrics_path, web::get().to(metrics))
-        })
-        .bind(&bind)
-        .with_context(|| format!("cannot listen on {bind} (BIND_ADDR)"))?
-        .run()
-        .await
-        .context("server failed")
-    })?;
-    telemetry.shutdown().context("telemetry flush at exit")?;
+/// The error and its causes, each said once (some errors repeat their source's text).
+fn one_line(error: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
+}
+
+/// otelix's configuration from the environment, named `wwmaa-backend` unless the environment
+/// names the service itself (a name set in code would win over `OTEL_SERVICE_NAME`).
+fn telemetry_config() -> Result<otelix::Config, otelix::ConfigError> {
+    let mut builder = otelix::Config::builder().with_service_version(env!("CARGO_PKG_VERSION"));
+    if !service_name_in_env() {
+        builder = builder.with_service_name("wwmaa-backend");
+    }
+    builder.build()
+}
+
+fn service_name_in_env() -> bool {
+    let var = |name| std::env::var(name).unwrap_or_default();
+    !var("OTEL_SERVICE_NAME").trim().is_empty()
+        || var("OTEL_RESOURCE_ATTRIBUTES")
+            .split(',')
+            .any(|pair| pair.trim().starts_with("service.name="))
+}
+
+async fn serve(settings: Settings, telemetry: otelix::TelemetryHandle) -> anyhow::Result<()> {
+    let app = Application::build(settings, telemetry).await?;
+    println!("{}", app.startup_summary());
+    let running = app.start()?;
+    let trigger = running.shutdown_trigger();
+    actix_web::rt::spawn(async move {
+        let signal = match shutdown_signal().await {
+            Ok(signal) => signal,
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for shutdown signals");
+                return;
+            }
+        };
+        tracing::info!(
+            signal,
+            "shutting down: finishing in-flight requests and the job's current step (signal again to stop at once)"
+        );
+        let force = trigger.clone();
+        actix_web::rt::spawn(async move {
+            if shutdown_signal().await.is_ok() {
+                tracing::warn!("second signal: stopping now");
+                force.immediate().await;
+            }
+        });
+        trigger.graceful().await;
+    });
+    running.wait().await.context("the HTTP server failed")?;
+    tracing::info!("stopped; flushing telemetry");
     Ok(())
+}
+
+/// Waits for Ctrl-C (SIGINT) or SIGTERM.
+async fn shutdown_signal() -> std::io::Result<&'static str> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut terminate = signal(SignalKind::terminate())?;
+        tokio::select! {
+            result = tokio::signal::ctrl_c() => result.map(|()| "SIGINT"),
+            _ = terminate.recv() => Ok("SIGTERM"),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await.map(|()| "Ctrl-C")
+    }
 }

@@ -1,0 +1,333 @@
+//! The service started in-process for tests: telemetry built with
+//! `Telemetry::builder(..).build()` (nothing global) exporting to an `otelix_testkit::Receiver`,
+//! the application on an ephemeral port of 127.0.0.1 (a real `HttpServer`, since the external
+//! calls go out over HTTP to the same process's sandbox), and its backends:
+//!
+//! - embedded: SQLite in a temporary directory and the in-process cache;
+//! - external: the PostgreSQL of `DATABASE_URL`, in a schema of its own made for the run
+//!   (`search_path` set through the URL's `options`) and dropped afterwards, and the Redis of
+//!   `REDIS_URL` with a cache key prefix of its own, so concurrent runs never meet.
+
+// Not every test file uses every helper; a failed set-up step should fail loudly.
+#![allow(dead_code, clippy::expect_used, clippy::unwrap_used)]
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
+use otelix::{ConfigBuilder, Exporters, Telemetry};
+use otelix_testkit::{ReceivedSpan, Receiver};
+use sqlx::{AssertSqlSafe, Connection as _};
+use wwmaa_backend::{Application, Running, Settings, ShutdownTrigger};
+
+/// How long to wait for exported telemetry or a log line.
+pub(crate) const WAIT: Duration = Duration::from_secs(20);
+
+/// Which databases and cache the service under test uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Backends {
+    /// SQLite in a temporary directory and the in-process cache.
+    Embedded,
+    /// PostgreSQL (`DATABASE_URL`) and Redis (`REDIS_URL`).
+    External,
+}
+
+/// A PostgreSQL schema made for one test run, dropped when this is dropped.
+struct Schema {
+    base_url: String,
+    name: String,
+}
+
+impl Drop for Schema {
+    fn drop(&mut self) {
+        let url = self.base_url.clone();
+        let sql = format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name);
+        // Drop may run inside the test's runtime, which cannot be blocked on: use a thread
+        // with a runtime of its own.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async {
+                let mut connection = sqlx::PgConnection::connect(&url).await?;
+                sqlx::query(AssertSqlSafe(sql))
+                    .execute(&mut connection)
+                    .await?;
+                connection.close().await
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(()))) {
+            eprintln!("could not drop test schema {}: {dropped:?}", self.name);
+        }
+    }
+}
+
+/// A name no other run (of this or another process) uses.
+pub(crate) fn unique_name(prefix: &str) -> String {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!(
+        "{prefix}_{}_{nanos}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// The external backends, when `DATABASE_URL` and `REDIS_URL` are set. Without them the
+/// test is skipped with a note, except in CI (`CI=true`), where `.ci/run` always sets both.
+pub(crate) fn external_urls() -> Option<(String, String)> {
+    let var = |name| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    match (var("DATABASE_URL"), var("REDIS_URL")) {
+        (Some(db), Some(redis)) if db.starts_with("postgres") => Some((db, redis)),
+        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!(
+                "CI must set DATABASE_URL=postgres://... and REDIS_URL=redis://... for this test"
+            )
+        }
+        _ => {
+            eprintln!("skipped: set DATABASE_URL=postgres://... and REDIS_URL=redis://... to run this test");
+            None
+        }
+    }
+}
+
+/// The running service, its telemetry and what the test needs to look at both.
+pub(crate) struct TestApp {
+    pub(crate) base: String,
+    pub(crate) receiver: Receiver,
+    pub(crate) telemetry: Telemetry,
+    pub(crate) client: reqwest::Client,
+    pub(crate) slow_query_log: PathBuf,
+    pub(crate) database_system: &'static str,
+    /// The database URL the service uses (with the test schema for PostgreSQL).
+    pub(crate) database_url: String,
+    pub(crate) backends: Backends,
+    running: Option<Running>,
+    trigger: ShutdownTrigger,
+    _schema: Option<Schema>,
+    _dir: tempfile::TempDir,
+}
+
+/// Starts the service on `backends` with the test defaults, `vars` added to its settings and
+/// `customize` applied to the telemetry configuration. `None` when the external backends
+/// were asked for and are not configured.
+pub(crate) async fn start(
+    backends: Backends,
+    vars: &[(&str, &str)],
+    customize: impl FnOnce(ConfigBuilder) -> ConfigBuilder,
+) -> Option<TestApp> {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let cache_prefix = unique_name("wwmaa_test");
+    let (database_url, redis_url, schema, database_system) = match backends {
+        Backends::Embedded => (
+            format!("sqlite://{}", dir.path().join("wwmaa.db").display()),
+            None,
+            None,
+            "sqlite",
+        ),
+        Backends::External => {
+            let (base_url, redis_url) = external_urls()?;
+            let name = unique_name("wwmaa_test");
+            let mut connection = sqlx::PgConnection::connect(&base_url)
+                .await
+                .expect("DATABASE_URL accepts connections");
+            sqlx::query(AssertSqlSafe(format!("CREATE SCHEMA {name}")))
+                .execute(&mut connection)
+                .await
+                .expect("test schema created");
+            connection.close().await.expect("connection closed");
+            let mut url = url::Url::parse(&base_url).expect("DATABASE_URL is a URL");
+            url.query_pairs_mut()
+                .append_pair("options", &format!("-c search_path={name}"));
+            (
+                url.to_string(),
+                Some(redis_url),
+                Some(Schema { base_url, name }),
+                "postgresql",
+            )
+        }
+    };
+
+    let receiver = Receiver::start().expect("receiver starts");
+    let slow_query_log = dir.path().join("logs").join("slow_queries.log");
+    let config = customize(
+        otelix::Config::builder()
+            .with_service_name("wwmaa-backend-test")
+            .with_endpoint(receiver.grpc_endpoint())
+            .with_traces_exporters(Exporters::OTLP)
+            .with_metrics_exporters(Exporters::NONE)
+            .with_logs_exporters(Exporters::NONE)
+            .with_batch_schedule_delay(Duration::from_millis(100))
+            .with_slow_query_log_file(&slow_query_log)
+            .with_log_filter("warn"),
+    )
+    .build_from_vars(Vec::<(String, String)>::new())
+    .expect("test telemetry configuration is valid");
+    let telemetry = Telemetry::builder(config)
+        .with_log_writer(std::io::sink)
+        .build()
+        .expect("telemetry builds");
+
+    let mut settings_vars: Vec<(String, String)> = vec![
+        ("BIND_ADDR".into(), "127.0.0.1:0".into()),
+        ("DATABASE_URL".into(), database_url.clone()),
+        ("CACHE_KEY_PREFIX".into(), cache_prefix),
+        ("SANDBOX_LATENCY_MS".into(), "5".into()),
+        ("DUNNING_INTERVAL_SECONDS".into(), "3600".into()),
+        ("DUNNING_BATCH_SIZE".into(), "10".into()),
+    ];
+    if let Some(redis_url) = redis_url {
+        settings_vars.push(("REDIS_URL".into(), redis_url));
+    }
+    for (key, value) in vars {
+        settings_vars.retain(|(k, _)| k != key);
+        settings_vars.push(((*key).to_owned(), (*value).to_owned()));
+    }
+    let settings = Settings::from_vars(settings_vars).expect("test settings are valid");
+    let application = Application::build(settings, telemetry.handle())
+        .await
+        .expect("the service starts");
+    let running = application.start().expect("the server starts");
+    let base = format!("http://{}", running.local_addr());
+    let trigger = running.shutdown_trigger();
+    Some(TestApp {
+        base,
+        receiver,
+        telemetry,
+        client: reqwest::Client::new(),
+        slow_query_log,
+        database_system,
+        database_url,
+        backends,
+        running: Some(running),
+        trigger,
+        _schema: schema,
+        _dir: dir,
+    })
+}
+
+/// A response's status, `X-Request-ID` and body as JSON (`Null` when empty).
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) request_id: Option<String>,
+    pub(crate) body: serde_json::Value,
+}
+
+impl TestApp {
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub(crate) async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
+        let response = request.send().await.expect("the service answers");
+        let status = response.status().as_u16();
+        let request_id = response
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let bytes = response.bytes().await.expect("a body");
+        let body = if bytes.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&bytes)))
+        };
+        Reply {
+            status,
+            request_id,
+            body,
+        }
+    }
+
+    pub(crate) async fn get(&self, path: &str) -> Reply {
+        self.send(self.client.get(self.url(path))).await
+    }
+
+    pub(crate) async fn post(&self, path: &str, body: serde_json::Value) -> Reply {
+        self.send(self.client.post(self.url(path)).json(&body))
+            .await
+    }
+
+    pub(crate) async fn patch(&self, path: &str, body: serde_json::Value) -> Reply {
+        self.send(self.client.patch(self.url(path)).json(&body))
+            .await
+    }
+
+    pub(crate) async fn delete(&self, path: &str) -> Reply {
+        self.send(self.client.delete(self.url(path))).await
+    }
+
+    /// Every span of trace `trace_id`, once its root (the request's SERVER span) arrived.
+    /// Children end, and so are exported, before their parents.
+    pub(crate) async fn trace(&self, trace_id: &str) -> Trace {
+        let id = trace_id.to_owned();
+        let root = self
+            .receiver
+            .wait_for_span(
+                move |s| s.trace_id() == id && s.parent_span_id().is_none(),
+                WAIT,
+            )
+            .await
+            .unwrap_or_else(|e| panic!("no root span for trace {trace_id}: {e}"));
+        let spans = self
+            .receiver
+            .spans()
+            .into_iter()
+            .filter(|s| s.trace_id() == trace_id)
+            .collect();
+        Trace { root, spans }
+    }
+
+    pub(crate) fn trigger(&self) -> ShutdownTrigger {
+        self.trigger.clone()
+    }
+
+    /// Graceful shutdown, the job's end, and a telemetry flush; the receiver stays for the
+    /// test to look at.
+    pub(crate) async fn stop(mut self) -> Receiver {
+        self.trigger.graceful().await;
+        if let Some(running) = self.running.take() {
+            running.wait().await.expect("the server stopped cleanly");
+        }
+        self.telemetry.shutdown().expect("telemetry flushes");
+        self.receiver
+    }
+}
+
+/// The spans of one trace.
+pub(crate) struct Trace {
+    pub(crate) root: ReceivedSpan,
+    pub(crate) spans: Vec<ReceivedSpan>,
+}
+
+impl Trace {
+    /// The children of `parent`.
+    pub(crate) fn children_of<'a>(&'a self, parent: &ReceivedSpan) -> Vec<&'a ReceivedSpan> {
+        let id = parent.span_id();
+        self.spans
+            .iter()
+            .filter(|s| s.parent_span_id().as_deref() == Some(id.as_str()))
+            .collect()
+    }
+
+    /// The database CLIENT spans (those with `db.system.name` = `system`).
+    pub(crate) fn db_spans(&self, system: &str) -> Vec<&ReceivedSpan> {
+        self.spans
+            .iter()
+            .filter(|s| {
+                s.kind() == SpanKind::Client
+                    && s.attr_str("db.system.name").as_deref() == Some(system)
+            })
+            .collect()
+    }
+
+    pub(crate) fn names(&self) -> Vec<String> {
+        self.spans.iter().map(|s| s.name().to_owned()).collect()
+    }
+}
