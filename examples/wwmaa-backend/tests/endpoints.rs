@@ -386,15 +386,7 @@ async fn exercise_every_endpoint(app: &TestApp) {
     );
 
     // The metrics: HTTP, database, cache, external APIs.
-    let text = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.get_text("/metrics").await;
     for series in [
         "http_server_request_duration_seconds_count{http_request_method=\"GET\",http_response_status_code=\"200\",http_route=\"/api/members/{id}\"",
         &format!("db_client_operation_duration_seconds_count{{db_collection_name=\"members\",db_operation_name=\"SELECT\",db_system_name=\"{db}\""),

@@ -76,15 +76,7 @@ async fn failing_external_services_answer_502_and_fail_the_job_run() {
         .expect("the job's run is exported");
     assert_eq!(job.status_code(), StatusCode::Error);
     assert_eq!(job.attr_str("error.type").as_deref(), Some("RunError"));
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.get_text("/metrics").await;
     assert!(
         metrics.contains("otelix_job_runs_total{job_name=\"dunning_reminder\",outcome=\"failure\"")
     );

@@ -91,15 +91,7 @@ async fn in_flight_requests_finish_and_new_ones_are_refused() {
 
 /// `http.server.active_requests` for POST: the payment and the sandbox's Stripe request.
 async fn active_posts(app: &TestApp) -> f64 {
-    let text = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.get_text("/metrics").await;
     text.lines()
         .find(|l| l.starts_with("http_server_active_requests{http_request_method=\"POST\""))
         .and_then(|l| l.rsplit(' ').next())

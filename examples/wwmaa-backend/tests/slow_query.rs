@@ -64,15 +64,7 @@ async fn large_report_is_a_slow_query(app: &TestApp) {
     );
 
     // The same query is counted in the metrics.
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.get_text("/metrics").await;
     assert!(
         metrics.contains("otelix_db_slow_queries_total{db_collection_name=\"activity_events\""),
         "{metrics}"

@@ -259,6 +259,18 @@ impl TestApp {
             .await
     }
 
+    /// The body of a GET as text (for `/metrics`).
+    pub(crate) async fn get_text(&self, path: &str) -> String {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("the service answers")
+            .text()
+            .await
+            .expect("a text body")
+    }
+
     pub(crate) async fn delete(&self, path: &str) -> Reply {
         self.send(self.client.delete(self.url(path))).await
     }
