@@ -71,7 +71,7 @@ pub enum ShutdownError {
     #[error("telemetry flush did not finish within {0:?}; buffered telemetry was dropped")]
     Timeout(Duration),
     /// A provider reported errors while flushing (for example, the collector refused).
-    #[error("telemetry flush failed: {0}")]
+    #[error("telemetry flush failed, what was still buffered is lost (is the collector reachable?): {0}")]
     Flush(String),
 }
 
