@@ -34,16 +34,8 @@ pub enum SettingsError {
     },
 }
 
-/// One variable the service reads, for the README table and start-up tooling.
-#[derive(Debug, Clone, Copy)]
-pub struct SettingVar {
-    /// The variable's name.
-    pub name: &'static str,
-    /// The default, as text.
-    pub default: &'static str,
-    /// What it controls.
-    pub meaning: &'static str,
-}
+/// One variable the service reads: the same description otelix uses for its own.
+pub use otelix::EnvVar as SettingVar;
 
 /// Every variable [`Settings::from_env`] reads (besides otelix's own). The example's README
 /// table is checked against this list by a test.
