@@ -8,7 +8,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::{no_env, required_tool, sample, CapturedLines};
+use common::{no_env, required_tool, sample, samples, CapturedLines};
 use opentelemetry::trace::{TraceContextExt, Tracer as _};
 use otelix::db::InstrumentedPool;
 use otelix::{Config, Exporters, Telemetry};
@@ -56,6 +56,18 @@ async fn sqlite(telemetry: &Telemetry) -> InstrumentedPool<sqlx::Sqlite> {
     InstrumentedPool::new(pool, &telemetry.handle())
 }
 
+/// Runs one statement; a failure fails the test.
+async fn exec<DB: otelix::db::DbSystem>(db: &InstrumentedPool<DB>, sql: &'static str)
+where
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    DB::Arguments: sqlx::IntoArguments<DB>,
+{
+    sqlx::query(sql)
+        .execute(db)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
 /// Runs `work` inside a root span, the way a request handler would, and returns its trace ID.
 async fn in_root_span<F, Fut>(telemetry: &Telemetry, work: F) -> String
 where
@@ -83,14 +95,8 @@ async fn slow_sqlite_query_is_logged_once_with_its_trace_and_counted() {
     let db = sqlite(&telemetry).await;
 
     let trace_id = in_root_span(&telemetry, || async {
-        sqlx::query("SELECT 1 WHERE 'fast' = 'fast'")
-            .execute(&db)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        sqlx::query(SLOW_SQLITE)
-            .execute(&db)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+        exec(&db, "SELECT 1 WHERE 'fast' = 'fast'").await;
+        exec(&db, SLOW_SQLITE).await;
     })
     .await;
     telemetry.force_flush().unwrap_or_else(|e| panic!("{e}"));
@@ -149,19 +155,29 @@ async fn critical_and_warning_are_counted_apart_and_the_seed_grep_works() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     // Everything above 1 ms is slow here; the CTE also passes the critical bound set below.
-    sqlx::query(SLOW_SQLITE)
-        .execute(&db)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    exec(&db, SLOW_SQLITE).await;
     telemetry.force_flush().unwrap_or_else(|e| panic!("{e}"));
+    let text = telemetry
+        .handle()
+        .render_prometheus()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let slow = |severity| {
+        samples(
+            &text,
+            "otelix_db_slow_queries_total",
+            &[("severity", severity), ("db_collection_name", "c")],
+        )
+    };
+    assert_eq!(slow("warning"), [1.0]);
+    assert!(
+        slow("critical").is_empty(),
+        "below the critical bound: {text}"
+    );
     drop(telemetry);
 
     let telemetry = self::telemetry(&log, 1, 20, &CapturedLines::default());
     let db = sqlite(&telemetry).await;
-    sqlx::query(SLOW_SQLITE)
-        .execute(&db)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    exec(&db, SLOW_SQLITE).await;
     telemetry.force_flush().unwrap_or_else(|e| panic!("{e}"));
     let text = telemetry
         .handle()
@@ -224,10 +240,7 @@ async fn postgres_pg_sleep_is_a_slow_query() {
             .execute(&db)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        sqlx::query("SELECT 1")
-            .execute(&db)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+        exec(&db, "SELECT 1").await;
     })
     .await;
     telemetry.force_flush().unwrap_or_else(|e| panic!("{e}"));
