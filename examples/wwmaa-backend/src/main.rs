@@ -49,21 +49,12 @@ fn one_line(error: &anyhow::Error) -> String {
 }
 
 /// otelix's configuration from the environment, named `wwmaa-backend` unless the environment
-/// names the service itself (a name set in code would win over `OTEL_SERVICE_NAME`).
+/// names the service itself.
 fn telemetry_config() -> Result<otelix::Config, otelix::ConfigError> {
-    let mut builder = otelix::Config::builder().with_service_version(env!("CARGO_PKG_VERSION"));
-    if !service_name_in_env() {
-        builder = builder.with_service_name("wwmaa-backend");
-    }
-    builder.build()
-}
-
-fn service_name_in_env() -> bool {
-    let var = |name| std::env::var(name).unwrap_or_default();
-    !var("OTEL_SERVICE_NAME").trim().is_empty()
-        || var("OTEL_RESOURCE_ATTRIBUTES")
-            .split(',')
-            .any(|pair| pair.trim().starts_with("service.name="))
+    otelix::Config::builder()
+        .with_default_service_name("wwmaa-backend")
+        .with_service_version(env!("CARGO_PKG_VERSION"))
+        .build()
 }
 
 async fn serve(settings: Settings, telemetry: otelix::TelemetryHandle) -> anyhow::Result<()> {

@@ -447,6 +447,7 @@ impl Config {
 pub struct ConfigBuilder {
     sdk_disabled: Option<bool>,
     service_name: Option<String>,
+    default_service_name: Option<String>,
     service_version: Option<String>,
     resource_attributes: Vec<(String, String)>,
     environment: Option<Environment>,
@@ -488,6 +489,13 @@ impl ConfigBuilder {
     /// The `service.name`. Default `unknown_service`; env `OTEL_SERVICE_NAME`.
     pub fn with_service_name(mut self, name: impl Into<String>) -> Self {
         self.service_name = Some(name.into());
+        self
+    }
+    /// The `service.name` to use when the environment names none: unlike
+    /// [`with_service_name`](Self::with_service_name), `OTEL_SERVICE_NAME` and `service.name`
+    /// in `OTEL_RESOURCE_ATTRIBUTES` win over it. For a binary's own name.
+    pub fn with_default_service_name(mut self, name: impl Into<String>) -> Self {
+        self.default_service_name = Some(name.into());
         self
     }
     /// The `service.version`. Default none; env: `service.version` in `OTEL_RESOURCE_ATTRIBUTES`.
@@ -685,15 +693,13 @@ impl ConfigBuilder {
         self.resolve(&|name| vars.get(name).map(OsString::from))
     }
 
-    fn resolve(self, lookup: &dyn Fn(&str) -> Option<OsString>) -> Result<Config, ConfigError> {
+    fn resolve(mut self, lookup: &dyn Fn(&str) -> Option<OsString>) -> Result<Config, ConfigError> {
         let env = Env { lookup };
         let environment = pick(
             self.environment,
             env.get("APP_ENV", Environment::parse)?,
             Environment::Development,
         );
-        let slow_query = self.slow_query_settings(&env, environment)?;
-
         let sdk_disabled = pick(
             self.sdk_disabled,
             env.get("OTEL_SDK_DISABLED", parse::bool)?,
@@ -705,13 +711,15 @@ impl ConfigBuilder {
             .unwrap_or_default();
         let env_service_name = take_key(&mut env_resource, "service.name");
         let env_service_version = take_key(&mut env_resource, "service.version");
-        let service_name = match self.service_name {
+        let service_name = match self.service_name.take() {
             Some(name) => non_empty("with_service_name", name)?,
             None => env
                 .get("OTEL_SERVICE_NAME", |s| Ok(s.to_owned()))?
                 .or(env_service_name)
+                .or(self.default_service_name.take())
                 .unwrap_or_else(|| "unknown_service".to_owned()),
         };
+        let slow_query = self.slow_query_settings(&env, environment, &service_name)?;
         let service_version = self.service_version.or(env_service_version);
         // Code-set attributes win: drop env entries whose key the code sets.
         env_resource.retain(|(k, _)| !self.resource_attributes.iter().any(|(ck, _)| ck == k));
@@ -932,22 +940,8 @@ impl ConfigBuilder {
         &self,
         env: &Env<'_>,
         environment: Environment,
+        service_name: &str,
     ) -> Result<SlowQuerySettings, ConfigError> {
-        // The production default path names the service, so resolve its name the same way
-        // `resolve` does (code, OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES).
-        let service_name = match &self.service_name {
-            Some(name) => name.clone(),
-            None => match env.get("OTEL_SERVICE_NAME", |s| Ok(s.to_owned()))? {
-                Some(name) => name,
-                None => env
-                    .get("OTEL_RESOURCE_ATTRIBUTES", parse::key_values)?
-                    .unwrap_or_default()
-                    .into_iter()
-                    .rev()
-                    .find(|(k, _)| k == "service.name")
-                    .map_or_else(|| "unknown_service".to_owned(), |(_, v)| v),
-            },
-        };
         let defaults = SlowQuerySettings::default();
         let threshold = match self.slow_query_threshold {
             Some(d) => positive_duration("with_slow_query_threshold", d)?,
@@ -1258,6 +1252,23 @@ mod tests {
         assert_eq!(
             prod.slow_query().log_file,
             PathBuf::from("/var/log/wwmaa_backend/slow_queries.log")
+        );
+    }
+
+    #[test]
+    fn a_default_service_name_yields_to_the_environment() {
+        let named = |vars: &[(&str, &str)]| {
+            Config::builder()
+                .with_default_service_name("binary")
+                .build_from_vars(vars.iter().copied())
+                .map(|c| c.service_name().to_owned())
+                .unwrap_or_else(|e| panic!("{e}"))
+        };
+        assert_eq!(named(&[]), "binary");
+        assert_eq!(named(&[("OTEL_SERVICE_NAME", "from-env")]), "from-env");
+        assert_eq!(
+            named(&[("OTEL_RESOURCE_ATTRIBUTES", "service.name=attr")]),
+            "attr"
         );
     }
 
