@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use opentelemetry::metrics::{Counter, Meter, ObservableCounter};
-use opentelemetry::trace::{Span as _, SpanId};
+use opentelemetry::trace::{Span as _, SpanId, TraceContextExt as _};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
@@ -313,11 +313,15 @@ impl SlowQueryProcessor {
 }
 
 impl SpanProcessor for SlowQueryProcessor {
-    /// Remembers the [`RequestRoute`] of the parent context under the span's trace ID.
+    /// Remembers the [`RequestRoute`] of the parent context under the span's trace ID, and
+    /// counts the trace's open local roots.
     fn on_start(&self, span: &mut Span, cx: &Context) {
+        let trace_id = span.span_context().trace_id();
         if let Some(route) = cx.get::<RequestRoute>() {
-            self.routes
-                .remember(span.span_context().trace_id(), &route.0);
+            self.routes.remember(trace_id, &route.0);
+        }
+        if !cx.has_active_span() || cx.span().span_context().is_remote() {
+            self.routes.root_started(trace_id);
         }
     }
 
@@ -344,6 +348,9 @@ impl SpanProcessor for SlowQueryProcessor {
         if severity.is_none() && !local_root && !self.queue_fast_spans {
             return;
         }
+        // A database span that is a local root ends the trace's state only when it is the
+        // last open one.
+        let local_root = local_root && self.routes.root_closed(span.span_context.trace_id());
         if !local_root {
             self.routes.mark_database_span(span.span_context.trace_id());
         }

@@ -8,8 +8,10 @@
 //! worker; entries whose root never ends (leaked spans) age out with the older of two
 //! generations, which bounds memory without timestamps.
 //!
-//! A process that serves two requests of the same trace at once (a service calling itself)
-//! keeps the route of the request whose span started last.
+//! A trace can have several local roots in one process (a service calling itself, a consumer
+//! of its own messages): the entry counts the local roots still open and goes only when the
+//! last one ends, so the N+1 counts and the route of the outer request survive an inner one.
+//! Such a process keeps the route of the request whose span started last.
 //!
 //! [`RequestRoute`]: super::RequestRoute
 
@@ -30,6 +32,8 @@ struct Entry {
     /// A database span of the trace went to the worker, which then holds state for the trace
     /// (N+1 counts, records still to write) and must hear when the trace's root ends.
     db_seen: bool,
+    /// Local root spans of the trace started and not yet ended in this process.
+    open_roots: u32,
 }
 
 #[derive(Debug, Default)]
@@ -74,15 +78,43 @@ impl RouteRegistry {
         shard.entry(trace_id).route = Some(Arc::clone(route));
     }
 
+    /// A local root span of `trace_id` started (its parent is remote or absent).
+    pub(super) fn root_started(&self, trace_id: TraceId) {
+        let mut shard = self.shard(trace_id);
+        let entry = shard.entry(trace_id);
+        entry.open_roots = entry.open_roots.saturating_add(1);
+    }
+
+    /// A local root span of `trace_id` ended: whether it was the last one open. A root whose
+    /// start was not seen counts as the last.
+    pub(super) fn root_closed(&self, trace_id: TraceId) -> bool {
+        let mut shard = self.shard(trace_id);
+        let shard = &mut *shard;
+        let entry = match shard.current.get_mut(&trace_id) {
+            Some(entry) => Some(entry),
+            None => shard.previous.get_mut(&trace_id),
+        };
+        match entry {
+            Some(entry) => {
+                entry.open_roots = entry.open_roots.saturating_sub(1);
+                entry.open_roots == 0
+            }
+            None => true,
+        }
+    }
+
     /// Notes that a database span of `trace_id` went to the worker.
     pub(super) fn mark_database_span(&self, trace_id: TraceId) {
         self.shard(trace_id).entry(trace_id).db_seen = true;
     }
 
-    /// The trace's local root span ended. Returns whether the worker must be told (it holds
-    /// state for the trace); otherwise the entry is dropped here and now, which spares the
-    /// worker a wake-up per request that never touched a database.
+    /// The trace's last open local root span ended. Returns whether the worker must be told
+    /// (it holds state for the trace); otherwise the entry is dropped here and now, which
+    /// spares the worker a wake-up per request that never touched a database.
     pub(super) fn root_ended(&self, trace_id: TraceId) -> bool {
+        if !self.root_closed(trace_id) {
+            return false;
+        }
         let mut shard = self.shard(trace_id);
         let db_seen = shard
             .current

@@ -8,7 +8,8 @@ use std::time::{Duration, SystemTime};
 
 use opentelemetry::metrics::MeterProvider as _;
 use opentelemetry::trace::{
-    Span as _, SpanContext, SpanKind, TraceContextExt as _, Tracer as _, TracerProvider as _,
+    Span as _, SpanContext, SpanId, SpanKind, TraceContextExt as _, TraceFlags, TraceState,
+    Tracer as _, TracerProvider as _,
 };
 use opentelemetry::{Context, KeyValue, Value};
 use opentelemetry_sdk::error::OTelSdkError;
@@ -508,6 +509,44 @@ fn n_plus_one_state_goes_when_the_local_root_ends() -> TestResult {
         h.db_span("SELECT * FROM orders WHERE member_id = $1", FAST, &cx);
     }
     h.flush()?;
+    assert_eq!(h.handle.tracked_traces(), 1);
+    cx.span().end();
+    h.flush()?;
+    assert_eq!(h.handle.tracked_traces(), 0);
+    Ok(())
+}
+
+#[test]
+fn an_inner_local_root_of_the_same_trace_keeps_the_outer_state() -> TestResult {
+    // A service calling itself: the inner request is a second local root of the same trace
+    // (its parent is the remote CLIENT span). Its end must not reset the outer request's N+1
+    // counts or route.
+    let h = Harness::new()?;
+    let cx = request(&h, "/members");
+    let statement = "UPDATE members SET last_reminder_on = $1 WHERE id = $2";
+    for _ in 0..5 {
+        h.db_span(statement, FAST, &cx);
+        let remote = Context::new().with_remote_span_context(SpanContext::new(
+            cx.span().span_context().trace_id(),
+            SpanId::from(7),
+            TraceFlags::SAMPLED,
+            true,
+            TraceState::default(),
+        ));
+        h.tracer
+            .span_builder("POST /sandbox")
+            .with_kind(SpanKind::Server)
+            .start_with_context(&h.tracer, &remote)
+            .end();
+    }
+    for _ in 0..5 {
+        h.db_span(statement, FAST, &cx);
+    }
+    h.flush()?;
+    let records = h.records()?;
+    assert_eq!(records.len(), 1, "{records:?}");
+    assert_eq!(field(&records[0], "kind"), Some("n_plus_one"));
+    assert_eq!(field(&records[0], "route"), Some("/members"));
     assert_eq!(h.handle.tracked_traces(), 1);
     cx.span().end();
     h.flush()?;
