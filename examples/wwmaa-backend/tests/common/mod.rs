@@ -11,9 +11,11 @@
 // Not every test file uses every helper; a failed set-up step should fail loudly.
 #![allow(dead_code, clippy::expect_used, clippy::unwrap_used)]
 
-use std::path::PathBuf;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use otelix::{ConfigBuilder, Exporters, Telemetry};
@@ -34,7 +36,7 @@ pub(crate) enum Backends {
 }
 
 /// A PostgreSQL schema made for one test run, dropped when this is dropped.
-struct Schema {
+pub(crate) struct Schema {
     base_url: String,
     name: String,
 }
@@ -63,6 +65,24 @@ impl Drop for Schema {
             eprintln!("could not drop test schema {}: {dropped:?}", self.name);
         }
     }
+}
+
+/// A schema of its own in the PostgreSQL of `base_url`, and the URL that uses it
+/// (`search_path` set through the URL's `options`).
+pub(crate) async fn postgres_schema(base_url: String) -> (String, Schema) {
+    let name = unique_name("wwmaa_test");
+    let mut connection = sqlx::PgConnection::connect(&base_url)
+        .await
+        .expect("DATABASE_URL accepts connections");
+    sqlx::query(AssertSqlSafe(format!("CREATE SCHEMA {name}")))
+        .execute(&mut connection)
+        .await
+        .expect("test schema created");
+    connection.close().await.expect("connection closed");
+    let mut url = url::Url::parse(&base_url).expect("DATABASE_URL is a URL");
+    url.query_pairs_mut()
+        .append_pair("options", &format!("-c search_path={name}"));
+    (url.to_string(), Schema { base_url, name })
 }
 
 /// A name no other run (of this or another process) uses.
@@ -132,24 +152,8 @@ pub(crate) async fn start(
         ),
         Backends::External => {
             let (base_url, redis_url) = external_urls()?;
-            let name = unique_name("wwmaa_test");
-            let mut connection = sqlx::PgConnection::connect(&base_url)
-                .await
-                .expect("DATABASE_URL accepts connections");
-            sqlx::query(AssertSqlSafe(format!("CREATE SCHEMA {name}")))
-                .execute(&mut connection)
-                .await
-                .expect("test schema created");
-            connection.close().await.expect("connection closed");
-            let mut url = url::Url::parse(&base_url).expect("DATABASE_URL is a URL");
-            url.query_pairs_mut()
-                .append_pair("options", &format!("-c search_path={name}"));
-            (
-                url.to_string(),
-                Some(redis_url),
-                Some(Schema { base_url, name }),
-                "postgresql",
-            )
+            let (url, schema) = postgres_schema(base_url).await;
+            (url, Some(redis_url), Some(schema), "postgresql")
         }
     };
 
@@ -218,31 +222,123 @@ pub(crate) struct Reply {
     pub(crate) body: serde_json::Value,
 }
 
+/// Sends `request` and reads the reply.
+pub(crate) async fn send(request: reqwest::RequestBuilder) -> Reply {
+    let response = request.send().await.expect("the service answers");
+    let status = response.status().as_u16();
+    let request_id = response
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let bytes = response.bytes().await.expect("a body");
+    let body = if bytes.is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&bytes)))
+    };
+    Reply {
+        status,
+        request_id,
+        body,
+    }
+}
+
+/// One request of [`send_every_kind`]: which one (`"METHOD /path"`) and its reply.
+pub(crate) struct Sent {
+    pub(crate) what: String,
+    pub(crate) reply: Reply,
+}
+
+/// Requests that reach every instrument of the service: each route, a 404, a cache miss then
+/// a hit, a write, the four external APIs (through the sandbox) and a heavy report. Each must
+/// get the status it is sent for.
+pub(crate) async fn send_every_kind(client: &reqwest::Client, base: &str) -> Vec<Sent> {
+    let email = format!("{}@example.org", unique_name("every_kind"));
+    let requests: Vec<(reqwest::Method, String, Option<serde_json::Value>, u16)> = vec![
+        (reqwest::Method::GET, "/health".into(), None, 200),
+        (
+            reqwest::Method::GET,
+            "/api/members?status=active".into(),
+            None,
+            200,
+        ),
+        (reqwest::Method::GET, "/api/members/1".into(), None, 200),
+        (reqwest::Method::GET, "/api/members/1".into(), None, 200),
+        (
+            reqwest::Method::GET,
+            "/api/members/999999".into(),
+            None,
+            404,
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/members".into(),
+            Some(serde_json::json!({"name": "Every Kind", "email": email})),
+            201,
+        ),
+        (
+            reqwest::Method::PATCH,
+            "/api/members/2".into(),
+            Some(serde_json::json!({"status": "active", "tier": "standard"})),
+            200,
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/payments".into(),
+            Some(serde_json::json!({"member_id": 1, "amount_cents": 4500, "currency": "EUR"})),
+            201,
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/newsletter/subscribe".into(),
+            Some(serde_json::json!({"email": email})),
+            201,
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/videos/upload-url".into(),
+            Some(serde_json::json!({"name": "Grading", "max_duration_seconds": 600})),
+            201,
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/ai/classify".into(),
+            Some(serde_json::json!({"text": "How do I pay my dues by card?"})),
+            200,
+        ),
+        (
+            reqwest::Method::GET,
+            format!(
+                "/api/reports/activity?window={}",
+                wwmaa_backend::store::MAX_REPORT_WINDOW_DAYS
+            ),
+            None,
+            200,
+        ),
+    ];
+    let mut sent = Vec::with_capacity(requests.len());
+    for (method, path, body, expected) in requests {
+        let mut request = client.request(method.clone(), format!("{base}{path}"));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let reply = send(request).await;
+        let what = format!("{method} {path}");
+        assert_eq!(reply.status, expected, "{what}: {}", reply.body);
+        sent.push(Sent { what, reply });
+    }
+    sent
+}
+
 impl TestApp {
     pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 
     pub(crate) async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
-        let response = request.send().await.expect("the service answers");
-        let status = response.status().as_u16();
-        let request_id = response
-            .headers()
-            .get("x-request-id")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let bytes = response.bytes().await.expect("a body");
-        let body = if bytes.is_empty() {
-            serde_json::Value::Null
-        } else {
-            serde_json::from_slice(&bytes)
-                .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&bytes)))
-        };
-        Reply {
-            status,
-            request_id,
-            body,
-        }
+        send(request).await
     }
 
     pub(crate) async fn get(&self, path: &str) -> Reply {
@@ -341,5 +437,82 @@ impl Trace {
 
     pub(crate) fn names(&self) -> Vec<String> {
         self.spans.iter().map(|s| s.name().to_owned()).collect()
+    }
+}
+
+/// How long a child process may take to start listening.
+pub(crate) const START: Duration = Duration::from_secs(30);
+
+/// A child process killed when dropped, its output in a log file.
+pub(crate) struct Process {
+    pub(crate) name: &'static str,
+    pub(crate) child: Child,
+    log: PathBuf,
+}
+
+impl Process {
+    pub(crate) fn spawn(name: &'static str, dir: &Path, command: &mut Command) -> Process {
+        let log = dir.join(format!("{name}.log"));
+        let out = std::fs::File::create(&log).expect("log file");
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().expect("log file"))
+            .stderr(out)
+            .spawn()
+            .unwrap_or_else(|e| panic!("{name} does not start: {e}"));
+        Process { name, child, log }
+    }
+
+    /// The last lines of the process's output, for a failure message.
+    pub(crate) fn tail(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<_> = text.lines().collect();
+        let start = lines.len().saturating_sub(30);
+        format!(
+            "--- {} ({}) ---\n{}",
+            self.name,
+            self.log.display(),
+            lines[start..].join("\n")
+        )
+    }
+
+    pub(crate) fn output(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A port of 127.0.0.1 that was free a moment ago.
+pub(crate) fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("an ephemeral port")
+        .port()
+}
+
+/// Waits until `addr` accepts connections, or fails naming `process`.
+pub(crate) fn wait_listening(process: &mut Process, addr: SocketAddr) {
+    let deadline = Instant::now() + START;
+    while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+        if let Ok(Some(status)) = process.child.try_wait() {
+            panic!(
+                "{} exited ({status}) before listening on {addr}\n{}",
+                process.name,
+                process.tail()
+            );
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} does not listen on {addr} after {START:?}\n{}",
+            process.name,
+            process.tail()
+        );
+        std::thread::sleep(Duration::from_millis(100));
     }
 }

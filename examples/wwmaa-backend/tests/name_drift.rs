@@ -1,0 +1,462 @@
+//! No name drift between what the service exposes and what the operations files query.
+//!
+//! The service runs with traffic on every path that feeds a metric (requests of each kind, a
+//! 404, a cache miss then a hit, the external APIs, a report slow enough for the slow-query
+//! log, the dunning job's per-member updates seen as an N+1), and a second instance with its
+//! failures (external APIs answering 503, a table gone: the series only errors carry); their
+//! `/metrics` are scraped, and
+//! every PromQL expression in `docs/observability/prometheus-alerts.yml` (alerts and recording
+//! rules) and `docs/observability/grafana-dashboard.json` (panels and template variables) is
+//! parsed with a real PromQL parser. Each metric a selector names must be in the scrape (or be
+//! recorded by a rule, or be one Prometheus makes itself), and each label a selector matches
+//! on must be a label of that metric in the scrape. A renamed instrument, unit or attribute
+//! fails this test instead of silently emptying an alert or a panel.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use common::{Backends, TestApp, WAIT};
+use promql_parser::parser::{self, Expr};
+use promql_parser::util::{walk_expr, ExprVisitor};
+use sqlx::Connection as _;
+
+/// Names Prometheus makes itself, per target or for rules, never in a service's exposition.
+const PROMETHEUS_OWN: &[&str] = &[
+    "up",
+    "scrape_duration_seconds",
+    "scrape_samples_scraped",
+    "scrape_samples_post_metric_relabeling",
+    "scrape_series_added",
+    "ALERTS",
+    "ALERTS_FOR_STATE",
+];
+/// Prefixes of the other targets' own metrics (the collector, Prometheus, Alertmanager), which
+/// the alerts and dashboard may query but the service never exposes.
+const OTHER_TARGETS: &[&str] = &["otelcol_", "prometheus_", "alertmanager_"];
+/// Labels Prometheus attaches to every scraped series (target labels).
+const TARGET_LABELS: &[&str] = &["__name__", "job", "instance"];
+
+#[actix_web::test]
+async fn every_metric_and_label_the_alerts_and_dashboard_query_is_exposed() {
+    // A healthy service with traffic of every kind.
+    let app = common::start(Backends::Embedded, &[], |config| {
+        config
+            // Every statement counts as slow, so the slow-query counter has series.
+            .with_slow_query_threshold(Duration::from_micros(1))
+            // The dunning job updates members one by one under its run's span.
+            .with_n_plus_one_threshold(2)
+    })
+    .await
+    .expect("embedded backends");
+    common::send_every_kind(&app.client, &app.base).await;
+    wait_for_job_run(&app).await;
+    let mut scrape = Scrape::parse(&app.get_text("/metrics").await);
+    eprintln!(
+        "DEBUG {}",
+        std::fs::read_to_string(&app.slow_query_log)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains("n_plus_one") || l.contains("UPDATE"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    app.stop().await;
+
+    // A failing one: the external APIs answer 503 and a table is gone, so the series that
+    // only errors have (`error_type` on the HTTP, database and client histograms, failed job
+    // runs) exist too.
+    let app = common::start(Backends::Embedded, &[("SANDBOX_FAILURE_RATE", "1")], |c| c)
+        .await
+        .expect("embedded backends");
+    let mut connection = sqlx::SqliteConnection::connect(&app.database_url)
+        .await
+        .expect("the test database opens");
+    sqlx::query("DROP TABLE activity_events")
+        .execute(&mut connection)
+        .await
+        .expect("table dropped");
+    connection.close().await.expect("closed");
+    assert_eq!(app.get("/api/reports/activity?window=7").await.status, 500);
+    let paid = app
+        .post(
+            "/api/payments",
+            serde_json::json!({"member_id": 1, "amount_cents": 5000}),
+        )
+        .await;
+    assert_eq!(paid.status, 502, "{}", paid.body);
+    wait_for_job_run(&app).await;
+    scrape.merge(Scrape::parse(&app.get_text("/metrics").await));
+    app.stop().await;
+
+    let root = workspace_root();
+    let rules = rule_expressions(&root.join("docs/observability/prometheus-alerts.yml"));
+    let dashboard = dashboard_expressions(&root.join("docs/observability/grafana-dashboard.json"));
+    assert!(
+        rules.expressions.len() > 20,
+        "alert rules read: {}",
+        rules.expressions.len()
+    );
+    assert!(
+        dashboard.len() > 10,
+        "dashboard queries read: {}",
+        dashboard.len()
+    );
+
+    let mut problems = Vec::new();
+    let mut checked = BTreeSet::new();
+    for (place, expr) in rules.expressions.iter().chain(&dashboard) {
+        let selectors = match selectors(expr) {
+            Ok(selectors) => selectors,
+            Err(error) => {
+                problems.push(format!("{place}: not valid PromQL ({error}): {expr}"));
+                continue;
+            }
+        };
+        for selector in selectors {
+            checked.insert(selector.name.clone());
+            problems.extend(
+                scrape
+                    .check(&selector, &rules.recorded)
+                    .map(|problem| format!("{place}: {problem}")),
+            );
+        }
+    }
+    // The test itself must have looked at the metrics the issue names.
+    for name in [
+        "http_server_request_duration_seconds_bucket",
+        "http_client_request_duration_seconds_bucket",
+        "otelix_cache_requests_total",
+        "otelix_db_slow_queries_total",
+        "otelix_job_last_success_timestamp_seconds",
+    ] {
+        assert!(checked.contains(name), "no query uses {name}: {checked:?}");
+    }
+    assert!(
+        problems.is_empty(),
+        "{} problem(s) between the operations files and the scrape:\n{}\n\nscraped metric names: {:?}",
+        problems.len(),
+        problems.join("\n"),
+        scrape.labels.keys().collect::<Vec<_>>()
+    );
+}
+
+/// Waits for the end of the dunning job's first run (its metrics are recorded when a run
+/// ends).
+async fn wait_for_job_run(app: &TestApp) {
+    app.receiver
+        .wait_for_span(|s| s.name() == "dunning_reminder", WAIT)
+        .await
+        .expect("the dunning job's run ended");
+}
+
+fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("workspace root")
+}
+
+/// One metric selector of an expression: `name{label=...}`.
+#[derive(Debug)]
+struct Selector {
+    name: String,
+    labels: Vec<String>,
+}
+
+/// The selectors of a PromQL expression, or the parser's error.
+fn selectors(expr: &str) -> Result<Vec<Selector>, String> {
+    struct Collect(Vec<Selector>);
+    impl ExprVisitor for Collect {
+        type Error = String;
+        fn pre_visit(&mut self, expr: &Expr) -> Result<bool, String> {
+            let selector = match expr {
+                Expr::VectorSelector(vs) => vs,
+                Expr::MatrixSelector(ms) => &ms.vs,
+                _ => return Ok(true),
+            };
+            let matchers = selector
+                .matchers
+                .matchers
+                .iter()
+                .chain(selector.matchers.or_matchers.iter().flatten());
+            let mut name = selector.name.clone();
+            let mut labels = Vec::new();
+            for matcher in matchers {
+                if matcher.name == "__name__" {
+                    // A regex names the metrics it matches by their common prefix at best;
+                    // kept whole, it only passes for another target's metrics.
+                    name.get_or_insert_with(|| matcher.value.clone());
+                } else {
+                    labels.push(matcher.name.clone());
+                }
+            }
+            let name =
+                name.ok_or_else(|| format!("a selector without a metric name: {selector}"))?;
+            self.0.push(Selector { name, labels });
+            Ok(true)
+        }
+    }
+    let parsed = parser::parse(expr)?;
+    let mut collect = Collect(Vec::new());
+    walk_expr(&mut collect, &parsed)?;
+    Ok(collect.0)
+}
+
+/// The metric names of a scrape and the label names each carries.
+struct Scrape {
+    labels: BTreeMap<String, BTreeSet<String>>,
+}
+
+impl Scrape {
+    fn parse(text: &str) -> Self {
+        let mut labels: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for line in text.lines() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let name_end = line.find(['{', ' ']).unwrap_or(line.len());
+            let names = labels.entry(line[..name_end].to_owned()).or_default();
+            if line[name_end..].starts_with('{') {
+                names.extend(label_names(&line[name_end + 1..]));
+            }
+        }
+        assert!(labels.len() > 10, "a scrape with metrics:\n{text}");
+        Scrape { labels }
+    }
+
+    /// Adds the names and labels of `other`.
+    fn merge(&mut self, other: Scrape) {
+        for (name, labels) in other.labels {
+            self.labels.entry(name).or_default().extend(labels);
+        }
+    }
+
+    /// What is wrong with `selector` against this scrape.
+    fn check<'a>(
+        &'a self,
+        selector: &'a Selector,
+        recorded: &'a BTreeSet<String>,
+    ) -> impl Iterator<Item = String> + 'a {
+        let name = selector.name.as_str();
+        let elsewhere = PROMETHEUS_OWN.contains(&name)
+            || recorded.contains(name)
+            || OTHER_TARGETS.iter().any(|prefix| name.starts_with(prefix));
+        let (missing, scraped) = if elsewhere {
+            (None, None)
+        } else {
+            match self.labels.get(name) {
+                Some(labels) => (None, Some(labels)),
+                None => (Some(format!("metric {name} is not in the scrape")), None),
+            }
+        };
+        let unknown_labels = scraped.into_iter().flat_map(move |labels| {
+            selector
+                .labels
+                .iter()
+                .filter(|label| {
+                    !TARGET_LABELS.contains(&label.as_str()) && !labels.contains(*label)
+                })
+                .map(move |label| {
+                    format!("metric {name} has no label {label} in the scrape (it has {labels:?})")
+                })
+        });
+        missing.into_iter().chain(unknown_labels)
+    }
+}
+
+/// The label names of a sample line's `{...}` part (the text after `{`).
+fn label_names(mut rest: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    loop {
+        rest = rest.trim_start_matches([',', ' ']);
+        if rest.starts_with('}') || rest.is_empty() {
+            return names;
+        }
+        let Some(eq) = rest.find('=') else {
+            return names;
+        };
+        names.push(rest[..eq].trim().to_owned());
+        // Skip the quoted value, honouring backslash escapes.
+        let value = &rest[eq + 1..];
+        let mut escaped = false;
+        let mut end = None;
+        for (i, c) in value.char_indices().skip(1) {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => {
+                    end = Some(i);
+                    break;
+                }
+                _ => {}
+            }
+        }
+        let Some(end) = end else { return names };
+        rest = &value[end + 1..];
+    }
+}
+
+/// The rules file's expressions (place, PromQL) and the names its recording rules define.
+struct Rules {
+    expressions: Vec<(String, String)>,
+    recorded: BTreeSet<String>,
+}
+
+fn rule_expressions(path: &std::path::Path) -> Rules {
+    let text = std::fs::read_to_string(path).expect("the alert rules file");
+    let file: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).expect("valid YAML");
+    let mut rules = Rules {
+        expressions: Vec::new(),
+        recorded: BTreeSet::new(),
+    };
+    for group in file["groups"].as_sequence().expect("groups") {
+        for rule in group["rules"].as_sequence().expect("rules") {
+            let expr = rule["expr"].as_str().expect("every rule has an expr");
+            let place = match (rule["alert"].as_str(), rule["record"].as_str()) {
+                (Some(alert), _) => format!("alert {alert}"),
+                (None, Some(record)) => {
+                    rules.recorded.insert(record.to_owned());
+                    format!("recording rule {record}")
+                }
+                _ => panic!("a rule that neither alerts nor records: {rule:?}"),
+            };
+            rules.expressions.push((place, expr.to_owned()));
+        }
+    }
+    rules
+}
+
+/// The dashboard's PromQL: every panel target and every query variable, with Grafana's
+/// variables replaced as Grafana would (intervals by a duration, others by a regex).
+fn dashboard_expressions(path: &std::path::Path) -> Vec<(String, String)> {
+    fn panels<'a>(list: &'a serde_json::Value, out: &mut Vec<&'a serde_json::Value>) {
+        for panel in list.as_array().into_iter().flatten() {
+            out.push(panel);
+            panels(&panel["panels"], out);
+        }
+    }
+    let text = std::fs::read_to_string(path).expect("the dashboard");
+    let dashboard: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
+    let mut all = Vec::new();
+    panels(&dashboard["panels"], &mut all);
+    let mut expressions = Vec::new();
+    for panel in all {
+        for target in panel["targets"].as_array().into_iter().flatten() {
+            if let Some(expr) = target["expr"].as_str() {
+                let place = format!(
+                    "dashboard panel {:?} target {}",
+                    panel["title"].as_str().unwrap_or("?"),
+                    target["refId"].as_str().unwrap_or("?")
+                );
+                expressions.push((place, concrete(expr)));
+            }
+        }
+    }
+    for variable in dashboard["templating"]["list"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        let Some(query) = variable["query"]["query"].as_str() else {
+            continue;
+        };
+        // label_values(<selector>, <label>): the selector must exist and carry the label.
+        let inner = query
+            .strip_prefix("label_values(")
+            .and_then(|q| q.strip_suffix(')'))
+            .expect("query variables use label_values(selector, label)");
+        let (selector, label) = inner
+            .rsplit_once(',')
+            .expect("label_values has two arguments");
+        let selector = concrete(selector.trim());
+        let selector = match selector.strip_suffix('}') {
+            Some(open) => format!("{open},{}=~\".*\"}}", label.trim()),
+            None => format!("{selector}{{{}=~\".*\"}}", label.trim()),
+        };
+        let place = format!(
+            "dashboard variable {}",
+            variable["name"].as_str().unwrap_or("?")
+        );
+        expressions.push((place, selector));
+    }
+    expressions
+}
+
+/// `expr` with Grafana's variables replaced: `$__rate_interval` and friends by a duration,
+/// the dashboard's own variables by a match-anything regex.
+fn concrete(expr: &str) -> String {
+    let mut out = String::with_capacity(expr.len());
+    let mut rest = expr;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        let (name, len) = if let Some(braced) = after.strip_prefix('{') {
+            let end = braced.find('}').expect("closed ${...}");
+            (braced[..end].split(':').next().unwrap_or(""), end + 2)
+        } else {
+            let end = after
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(after.len());
+            (&after[..end], end)
+        };
+        out.push_str(match name {
+            "__rate_interval" | "__interval" => "5m",
+            "__range" => "1h",
+            _ => ".*",
+        });
+        rest = &after[len..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[test]
+fn grafana_variables_are_replaced() {
+    assert_eq!(
+        concrete("rate(x{route=~\"$route\",job=~\"${job}\"}[$__rate_interval])"),
+        "rate(x{route=~\".*\",job=~\".*\"}[5m])"
+    );
+    assert_eq!(concrete("x{a=~\"${v:regex}\"}"), "x{a=~\".*\"}");
+}
+
+#[test]
+fn selectors_and_labels_are_found() {
+    let found = selectors(
+        "sum by (le) (rate(a_bucket{x=\"1\"}[5m])) / on() group_left b{y=~\"2\"} or {__name__=\"c\"}",
+    )
+    .unwrap();
+    let names: Vec<_> = found.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["a_bucket", "b", "c"]);
+    assert_eq!(found[0].labels, ["x"]);
+    assert_eq!(found[1].labels, ["y"]);
+    assert!(selectors("rate(a[5m]").is_err());
+
+    let scrape = Scrape::parse(
+        &(0..11)
+            .map(|i| format!("m{i}{{a=\"x\\\"}}, b=\\\\\",c=\"\"}} 1\n"))
+            .collect::<String>(),
+    );
+    assert_eq!(
+        scrape.labels["m0"],
+        BTreeSet::from(["a".to_owned(), "c".to_owned()])
+    );
+    let recorded = BTreeSet::new();
+    let missing = Selector {
+        name: "m0".into(),
+        labels: vec!["a".into(), "z".into(), "job".into()],
+    };
+    let problems: Vec<_> = scrape.check(&missing, &recorded).collect();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].contains("no label z"));
+    let unknown = Selector {
+        name: "nope".into(),
+        labels: vec![],
+    };
+    assert_eq!(scrape.check(&unknown, &recorded).count(), 1);
+}
