@@ -11,7 +11,7 @@ use opentelemetry_semantic_conventions::attribute as semattr;
 
 /// The request methods the HTTP semantic conventions know; anything else is `_OTHER`.
 /// Methods are case-sensitive, so `get` is `_OTHER` too.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum HttpMethod {
     Connect,
     Delete,
@@ -85,7 +85,7 @@ impl HttpMethod {
 }
 
 /// `url.scheme`, reduced to the two values a server can see, so that it can be a metric label.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum Scheme {
     Http,
     Https,
@@ -168,11 +168,12 @@ pub(crate) fn status_str(code: u16) -> &'static str {
         .unwrap_or("_OTHER")
 }
 
-/// Longest `url.path`, `user_agent.original` or `http.request.method_original` recorded on a
+/// Longest `url.path`, `url.query`, `user_agent.original` or `http.request.method_original` recorded on a
 /// span. These come from the client; the limits keep one request from producing a span of
 /// many kilobytes. The conventions set no limit, so longer values are cut at a character
 /// boundary rather than dropped.
 pub(crate) const MAX_PATH_LEN: usize = 2048;
+pub(crate) const MAX_QUERY_LEN: usize = 2048;
 pub(crate) const MAX_USER_AGENT_LEN: usize = 512;
 pub(crate) const MAX_METHOD_LEN: usize = 64;
 

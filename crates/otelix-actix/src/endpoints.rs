@@ -2,9 +2,9 @@
 
 use std::future::{ready, Ready};
 
-use actix_web::http::header::{HeaderValue, CONTENT_TYPE};
+use actix_web::http::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use otelix::{Environment, RenderError, TelemetryHandle};
 
 use crate::request_id::json_error;
@@ -44,35 +44,127 @@ pub const PROMETHEUS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=ut
 /// .await
 /// # }
 /// ```
+///
+/// When `METRICS_ADDR` is set, this registers nothing: the endpoints are served by
+/// [`metrics_server`] on their own listener, and the application's answers 404 for them. When
+/// `METRICS_BEARER_TOKEN` is set, both answer 401 (with `WWW-Authenticate: Bearer`) unless the
+/// request carries `Authorization: Bearer <token>`.
 pub fn metrics_endpoints(handle: TelemetryHandle) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |config| {
+        if handle.config().metrics_addr().is_none() {
+            endpoints(handle)(config);
+        }
+    }
+}
+
+/// The metrics endpoints of [`metrics_endpoints`] on a server of their own, for
+/// `METRICS_ADDR`: one worker, no signal handling (stop it with its handle when the
+/// application stops), the same bearer token rule. Bind `listener` to
+/// [`Config::metrics_addr`](otelix::Config::metrics_addr) yourself, so that a busy port is
+/// reported when the application starts.
+///
+/// # Errors
+///
+/// What actix-web reports when it cannot use `listener`.
+pub fn metrics_server(
+    handle: TelemetryHandle,
+    listener: std::net::TcpListener,
+) -> std::io::Result<actix_web::dev::Server> {
+    Ok(actix_web::HttpServer::new(move || {
+        actix_web::App::new()
+            .configure(endpoints(handle.clone()))
+            .default_service(web::to(|| async {
+                json_error(StatusCode::NOT_FOUND, "not found")
+            }))
+    })
+    .workers(1)
+    .disable_signals()
+    .shutdown_timeout(1)
+    .listen(listener)?
+    .run())
+}
+
+fn endpoints(handle: TelemetryHandle) -> impl FnOnce(&mut web::ServiceConfig) {
     move |config| {
         let metrics_path = handle.config().metrics_path().to_owned();
         let development = handle.config().environment() == Environment::Development;
         let scrape_handle = handle.clone();
         config.route(
             &metrics_path,
-            web::get().to(move || ready(prometheus_response(&scrape_handle))),
+            web::get().to(move |request: HttpRequest| {
+                ready(match unauthorized(&scrape_handle, &request) {
+                    Some(refused) => refused,
+                    None => prometheus_response(&scrape_handle, &request),
+                })
+            }),
         );
         config.route(
             SUMMARY_PATH,
-            web::get().to(move || -> Ready<HttpResponse> {
-                ready(if development {
-                    summary_response(&handle)
-                } else {
+            web::get().to(move |request: HttpRequest| -> Ready<HttpResponse> {
+                ready(if !development {
                     HttpResponse::NotFound().finish()
+                } else if let Some(refused) = unauthorized(&handle, &request) {
+                    refused
+                } else {
+                    summary_response(&handle)
                 })
             }),
         );
     }
 }
 
-fn prometheus_response(handle: &TelemetryHandle) -> HttpResponse {
-    match handle.render_prometheus() {
+/// The 401 answer when a bearer token is configured and the request lacks it.
+fn unauthorized(handle: &TelemetryHandle, request: &HttpRequest) -> Option<HttpResponse> {
+    let expected = handle.config().metrics_bearer_token()?;
+    let given = request
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| {
+            let (scheme, token) = value.trim().split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+        });
+    if given.is_some_and(|given| constant_time_eq(given.as_bytes(), expected.as_bytes())) {
+        return None;
+    }
+    let mut refused = json_error(
+        StatusCode::UNAUTHORIZED,
+        "the metrics need Authorization: Bearer <token> (METRICS_BEARER_TOKEN)",
+    );
+    refused.headers_mut().insert(
+        WWW_AUTHENTICATE,
+        HeaderValue::from_static("Bearer realm=\"metrics\""),
+    );
+    Some(refused)
+}
+
+/// Compares without returning early on the first difference, so the time taken does not tell
+/// how much of a guessed token was right.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |diff, (x, y)| diff | (x ^ y)) == 0
+}
+
+/// The Prometheus text format, or OpenMetrics (with exemplars) when the scraper accepts it.
+fn prometheus_response(handle: &TelemetryHandle, request: &HttpRequest) -> HttpResponse {
+    let openmetrics = request
+        .headers()
+        .get_all(ACCEPT)
+        .filter_map(|value| value.to_str().ok())
+        .any(otelix::openmetrics::accepts_openmetrics);
+    let (rendered, content_type) = if openmetrics {
+        (
+            handle.render_openmetrics(),
+            otelix::openmetrics::OPENMETRICS_CONTENT_TYPE,
+        )
+    } else {
+        (handle.render_prometheus(), PROMETHEUS_CONTENT_TYPE)
+    };
+    match rendered {
         Ok(text) => HttpResponse::Ok()
-            .insert_header((
-                CONTENT_TYPE,
-                HeaderValue::from_static(PROMETHEUS_CONTENT_TYPE),
-            ))
+            .insert_header((CONTENT_TYPE, HeaderValue::from_static(content_type)))
             .body(text),
         Err(RenderError::Disabled) => HttpResponse::NotFound().finish(),
         Err(error) => {

@@ -62,7 +62,7 @@ mod propagation;
 mod request_id;
 mod summary;
 
-pub use endpoints::{metrics_endpoints, PROMETHEUS_CONTENT_TYPE, SUMMARY_PATH};
+pub use endpoints::{metrics_endpoints, metrics_server, PROMETHEUS_CONTENT_TYPE, SUMMARY_PATH};
 pub use hooks::{
     ClassifyError, DefaultClassifyError, DefaultSpanAttributes, Outcome, SpanAttributes,
 };

@@ -7,7 +7,9 @@
 
 use std::borrow::Cow;
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::future::{ready, Future, Ready};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::net::IpAddr;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -17,7 +19,7 @@ use std::time::Instant;
 
 use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Transform};
 use actix_web::http::header;
-use opentelemetry::metrics::{Histogram, UpDownCounter};
+use opentelemetry::metrics::{BoundHistogram, BoundUpDownCounter, Histogram};
 use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator};
 use opentelemetry::trace::{
     FutureExt as _, SpanBuilder, SpanKind, Status, TraceContextExt, Tracer as _, WithContext,
@@ -30,7 +32,7 @@ use pin_project_lite::pin_project;
 
 use crate::attributes::{
     truncate, HttpMethod, RouteCache, Scheme, StaticAttributes, MAX_METHOD_LEN, MAX_PATH_LEN,
-    MAX_USER_AGENT_LEN,
+    MAX_QUERY_LEN, MAX_USER_AGENT_LEN,
 };
 use crate::endpoints::SUMMARY_PATH;
 use crate::hooks::{
@@ -106,8 +108,18 @@ struct Shared {
     tracer: SdkTracer,
     propagator: TextMapCompositePropagator,
     duration: Histogram<f64>,
-    active_requests: UpDownCounter<i64>,
+    /// Exemplars of `duration`, for the OpenMetrics exposition.
+    exemplars: otelix::exemplars::ExemplarSink,
+    /// `http.server.active_requests` bound to each `[method, scheme]`, indexed like
+    /// [`StaticAttributes::active`].
+    active_requests: [[BoundUpDownCounter<i64>; Scheme::ALL.len()]; HttpMethod::ALL.len()],
     attributes: StaticAttributes,
+}
+
+impl Shared {
+    fn active_requests(&self, method: HttpMethod, scheme: Scheme) -> &BoundUpDownCounter<i64> {
+        &self.active_requests[method.index()][scheme.index()]
+    }
 }
 
 impl std::fmt::Debug for Shared {
@@ -155,13 +167,19 @@ impl RequestTelemetry {
             .into_iter()
             .map(Box::from)
             .collect();
+        let attributes = StaticAttributes::new();
+        // Binding exports nothing by itself: a series appears once a request records to it.
+        let active_requests = HttpMethod::ALL.map(|method| {
+            Scheme::ALL.map(|scheme| active_requests.bind(attributes.active(method, scheme)))
+        });
         RequestTelemetry {
             shared: Arc::new(Shared {
                 tracer: handle.tracer().clone(),
                 propagator: otelix::propagator(),
                 duration,
+                exemplars: handle.exemplar_sink("http_server_request_duration_seconds"),
                 active_requests,
-                attributes: StaticAttributes::new(),
+                attributes,
             }),
             excluded,
             span_attributes: Arc::new(DefaultSpanAttributes),
@@ -230,6 +248,8 @@ where
                 span_attributes: Arc::clone(&self.span_attributes),
                 classify_error: Arc::clone(&self.classify_error),
                 routes: RefCell::new(RouteCache::default()),
+                durations: RefCell::new(DurationCache::default()),
+                last_client: RefCell::new(None),
             }),
         }))
     }
@@ -256,9 +276,25 @@ struct Worker<A, C> {
     span_attributes: Arc<A>,
     classify_error: Arc<C>,
     routes: RefCell<RouteCache>,
+    durations: RefCell<DurationCache>,
+    /// The last client address and its text: a connection's requests share it.
+    last_client: RefCell<Option<(IpAddr, Value)>>,
 }
 
 impl<A, C> Worker<A, C> {
+    /// `client.address` for `ip`, formatted once per run of requests from one address.
+    fn client_address(&self, ip: IpAddr) -> Option<Value> {
+        let mut last = self.last_client.borrow_mut();
+        if let Some((last_ip, value)) = &*last {
+            if *last_ip == ip {
+                return Some(value.clone());
+            }
+        }
+        let value = ip_value(ip)?;
+        *last = Some((ip, value.clone()));
+        Some(value)
+    }
+
     fn is_excluded(&self, path: &str) -> bool {
         self.excluded.iter().any(|excluded| **excluded == *path)
     }
@@ -282,6 +318,11 @@ where
             return RequestTelemetryFuture {
                 inner: Inner::Excluded {
                     future: self.service.call(req),
+                    // Not traced, yet every response carries an ID: a fresh trace ID that no
+                    // span uses, which still tells one response's log lines from another's.
+                    request_id: RequestId::from_trace_id(
+                        RandomIdGenerator::default().new_trace_id(),
+                    ),
                 },
                 in_flight: None,
             };
@@ -331,9 +372,19 @@ where
             semattr::URL_PATH,
             shared_str(truncate(req.path(), MAX_PATH_LEN)),
         ));
+        let query = req.query_string();
+        if !query.is_empty() {
+            // Sensitive parameters' values (tokens, keys, signatures, passwords) never reach
+            // the span, as the semantic conventions ask.
+            let redacted = otelix::external::redact_query(query);
+            attributes.push(KeyValue::new(
+                semattr::URL_QUERY,
+                shared_str(truncate(&redacted, MAX_QUERY_LEN)),
+            ));
+        }
         attributes.push(shared.attributes.scheme(scheme).clone());
         if let Some(peer) = req.peer_addr() {
-            if let Some(address) = ip_value(peer.ip()) {
+            if let Some(address) = worker.client_address(peer.ip()) {
                 attributes.push(KeyValue::new(semattr::CLIENT_ADDRESS, address));
             }
         }
@@ -377,9 +428,7 @@ where
         }
         .with_span(span);
 
-        shared
-            .active_requests
-            .add(1, shared.attributes.active(method, scheme));
+        shared.active_requests(method, scheme).add(1);
         let in_flight = InFlight {
             worker: Rc::clone(worker),
             cx: cx.clone(),
@@ -472,7 +521,7 @@ pin_project! {
 pin_project! {
     #[project = InnerProj]
     enum Inner<F> {
-        Excluded { #[pin] future: F },
+        Excluded { #[pin] future: F, request_id: Option<RequestId> },
         Instrumented { #[pin] future: WithContext<F> },
     }
 }
@@ -488,7 +537,15 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let result = match this.inner.project() {
-            InnerProj::Excluded { future } => return future.poll(cx),
+            InnerProj::Excluded { future, request_id } => {
+                let mut result = ready!(future.poll(cx));
+                if let (Ok(response), Some(id)) = (&mut result, request_id.take()) {
+                    if let Some(value) = id.header_value() {
+                        response.headers_mut().insert(X_REQUEST_ID.clone(), value);
+                    }
+                }
+                return Poll::Ready(result);
+            }
             InnerProj::Instrumented { future } => ready!(future.poll(cx)),
         };
         Poll::Ready(match this.in_flight.take() {
@@ -596,6 +653,23 @@ impl<A: SpanAttributes, C: ClassifyError> InFlight<A, C> {
     /// method and scheme are normalized, `error.type` is a static class.
     fn record(&self, status: Option<u16>, error_type: Option<&'static str>) {
         let shared = &self.worker.shared;
+        let seconds = self.start.elapsed().as_secs_f64();
+        shared.active_requests(self.method, self.scheme).add(-1);
+        let key = DurationKey {
+            method: self.method,
+            scheme: self.scheme,
+            status,
+            route: self.route.clone(),
+            error_type,
+        };
+        // An exemplar only for a trace that is exported, so that it leads somewhere.
+        let span_context = self.cx.span().span_context().clone();
+        let exemplar = span_context.is_sampled().then(|| span_context.trace_id());
+        let mut durations = self.worker.durations.borrow_mut();
+        if let Some(bound) = durations.get(&key) {
+            bound.record(seconds, exemplar);
+            return;
+        }
         let mut labels = Labels::new(
             shared.attributes.method(self.method).clone(),
             shared.attributes.scheme(self.scheme).clone(),
@@ -612,12 +686,21 @@ impl<A: SpanAttributes, C: ClassifyError> InFlight<A, C> {
         if let Some(class) = error_type {
             labels.push(KeyValue::new(semattr::ERROR_TYPE, class));
         }
-        shared
-            .duration
-            .record(self.start.elapsed().as_secs_f64(), labels.as_slice());
-        shared
-            .active_requests
-            .add(-1, shared.attributes.active(self.method, self.scheme));
+        let bind = || BoundDuration {
+            histogram: shared.duration.bind(labels.as_slice()),
+            exemplars: shared.exemplars.bind(labels.as_slice()),
+        };
+        match durations.insert(key, bind) {
+            Some(bound) => bound.record(seconds, exemplar),
+            None => {
+                shared.duration.record(seconds, labels.as_slice());
+                if let Some(trace_id) = exemplar {
+                    shared
+                        .exemplars
+                        .record(seconds, labels.as_slice(), trace_id);
+                }
+            }
+        }
     }
 }
 
@@ -633,6 +716,83 @@ impl<A: SpanAttributes, C: ClassifyError> Drop for InFlight<A, C> {
             "request cancelled before its response was ready",
         ));
         span.end();
+    }
+}
+
+/// The labels of one `http.server.request.duration` series.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct DurationKey {
+    method: HttpMethod,
+    scheme: Scheme,
+    status: Option<u16>,
+    route: Option<Arc<str>>,
+    error_type: Option<&'static str>,
+}
+
+/// How many duration series a worker keeps bound; past that, requests record unbound (the
+/// SDK's attribute lookup), which is slower but loses nothing.
+const MAX_BOUND_DURATIONS: usize = 1024;
+
+/// The duration histogram bound to each label set a worker has seen: one hash of a small key
+/// per request instead of the SDK hashing five key-values for each of its two readers.
+#[derive(Default)]
+struct DurationCache {
+    bound: HashMap<DurationKey, BoundDuration, BuildHasherDefault<Fnv>>,
+}
+
+/// One duration series: the histogram and its exemplars, both bound.
+struct BoundDuration {
+    histogram: BoundHistogram<f64>,
+    /// `None` when exemplars are off (no Prometheus bridge) or their series bound is reached.
+    exemplars: Option<otelix::exemplars::BoundExemplars>,
+}
+
+impl BoundDuration {
+    fn record(&self, seconds: f64, exemplar: Option<opentelemetry::trace::TraceId>) {
+        self.histogram.record(seconds);
+        if let (Some(exemplars), Some(trace_id)) = (&self.exemplars, exemplar) {
+            exemplars.record(seconds, trace_id);
+        }
+    }
+}
+
+impl DurationCache {
+    fn get(&self, key: &DurationKey) -> Option<&BoundDuration> {
+        self.bound.get(key)
+    }
+
+    /// Binds and keeps a new series, unless the cache is full (`None`).
+    fn insert(
+        &mut self,
+        key: DurationKey,
+        bind: impl FnOnce() -> BoundDuration,
+    ) -> Option<&BoundDuration> {
+        if self.bound.len() >= MAX_BOUND_DURATIONS {
+            return None;
+        }
+        Some(self.bound.entry(key).or_insert_with(bind))
+    }
+}
+
+/// FNV-1a: the keys are a few bytes and a short route, trusted (method, scheme and status are
+/// normalized, routes are templates), so no flooding-resistant hash is needed.
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for byte in bytes {
+            self.0 = (self.0 ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3);
+        }
     }
 }
 

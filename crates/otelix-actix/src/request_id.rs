@@ -76,7 +76,7 @@ impl RequestId {
         std::str::from_utf8(&self.hex).unwrap_or_default()
     }
 
-    fn header_value(&self) -> Option<HeaderValue> {
+    pub(crate) fn header_value(&self) -> Option<HeaderValue> {
         HeaderValue::from_bytes(&self.hex).ok()
     }
 }

@@ -345,3 +345,210 @@ async fn cancelled_requests_leave_no_active_request_behind() {
         .iter()
         .any(|line| line.contains("error_type=\"cancelled\"")));
 }
+
+const TOKEN: &str = "metrics-token-0123456789abcdef";
+
+async fn get_with<S, B>(app: &S, path: &str, header: Option<(&str, &str)>) -> ServiceResponse<B>
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+{
+    let mut request = TestRequest::get().uri(path);
+    if let Some(header) = header {
+        request = request.insert_header(header);
+    }
+    test::call_service(app, request.to_request()).await
+}
+
+#[actix_web::test]
+async fn a_bearer_token_guards_both_endpoints() {
+    let telemetry = common::telemetry_with(None, |b| {
+        b.with_environment(Environment::Development)
+            .with_metrics_bearer_token(TOKEN)
+    });
+    let app = test::init_service(common::app(&telemetry.handle())).await;
+    get(&app, "/users/1").await;
+    for path in ["/metrics", "/metrics/summary"] {
+        for header in [
+            None,
+            Some(("Authorization", "Bearer wrong-token-0123456789abcdef")),
+            Some(("Authorization", "Bearer metrics-token-0123456789abcde")),
+            Some(("Authorization", "Basic bWV0cmljczp0b2tlbg==")),
+            Some(("Authorization", TOKEN)),
+        ] {
+            let response = get_with(&app, path, header).await;
+            assert_eq!(
+                response.status(),
+                StatusCode::UNAUTHORIZED,
+                "{path} {header:?}"
+            );
+            assert_eq!(
+                response
+                    .headers()
+                    .get("www-authenticate")
+                    .and_then(|v| v.to_str().ok()),
+                Some("Bearer realm=\"metrics\"")
+            );
+            let body = test::read_body(response).await;
+            assert!(
+                !String::from_utf8_lossy(&body).contains(TOKEN),
+                "the 401 never shows the token"
+            );
+        }
+        let bearer = format!("Bearer {TOKEN}");
+        let lowercase = format!("bearer {TOKEN}");
+        for value in [bearer.as_str(), lowercase.as_str()] {
+            let response = get_with(&app, path, Some(("Authorization", value))).await;
+            assert_eq!(response.status(), StatusCode::OK, "{path} {value}");
+        }
+    }
+    // The application's own routes need no token.
+    assert_eq!(get(&app, "/users/1").await.status(), StatusCode::OK);
+}
+
+#[actix_web::test]
+async fn metrics_can_move_to_a_listener_of_their_own() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let addr = listener.local_addr().expect("its address");
+    let telemetry = common::telemetry_with(None, |b| {
+        b.with_environment(Environment::Development)
+            .with_metrics_addr(addr)
+    });
+    let handle = telemetry.handle();
+    let app = test::init_service(common::app(&handle)).await;
+    assert_eq!(get(&app, "/users/7").await.status(), StatusCode::OK);
+    // Not on the application's listener any more.
+    assert_eq!(get(&app, "/metrics").await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        get(&app, "/metrics/summary").await.status(),
+        StatusCode::NOT_FOUND
+    );
+
+    let server = otelix_actix::metrics_server(handle.clone(), listener).expect("metrics server");
+    let server_handle = server.handle();
+    actix_web::rt::spawn(server);
+    let client = awc_get(addr, "/metrics").await;
+    assert_eq!(client.0, 200);
+    assert!(client.1.contains(DURATION_COUNT), "{}", client.1);
+    assert!(client.1.contains("http_route=\"/users/{id}\""));
+    assert_eq!(awc_get(addr, "/metrics/summary").await.0, 200);
+    assert_eq!(awc_get(addr, "/users/7").await.0, 404);
+    server_handle.stop(true).await;
+}
+
+/// A GET over a real socket: status and body.
+async fn awc_get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    stream
+        .write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .await
+        .expect("request");
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.expect("response");
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("a status line");
+    (status, text)
+}
+
+#[actix_web::test]
+async fn openmetrics_is_served_to_scrapers_that_accept_it() {
+    let telemetry = common::telemetry_with(None, |b| b);
+    let app = test::init_service(common::app(&telemetry.handle())).await;
+    get(&app, "/users/1").await;
+    let plain = scrape(&app).await;
+    assert!(!plain.contains("# EOF"));
+    let response = get_with(
+        &app,
+        "/metrics",
+        Some((
+            "Accept",
+            "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
+        )),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some(otelix::openmetrics::OPENMETRICS_CONTENT_TYPE)
+    );
+    let body = String::from_utf8(test::read_body(response).await.to_vec()).expect("UTF-8");
+    assert!(body.ends_with("# EOF\n"), "{body}");
+    assert!(body.contains("# TYPE http_server_request_duration_seconds histogram"));
+    // The same series as the text format.
+    let samples = |text: &str| -> BTreeSet<String> {
+        text.lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(|l| {
+                l.split(" # ")
+                    .next()
+                    .unwrap_or(l)
+                    .rsplit_once(' ')
+                    .map_or(l, |(s, _)| s)
+                    .to_owned()
+            })
+            .collect()
+    };
+    assert_eq!(samples(&body), samples(&plain));
+}
+
+#[actix_web::test]
+async fn a_request_is_the_exemplar_of_its_latency_bucket() {
+    let telemetry = common::telemetry_with(None, |b| b);
+    let app = test::init_service(common::app(&telemetry.handle())).await;
+    let response = get(&app, "/users/42").await;
+    let id = common::request_id_header(&response);
+    let response = get_with(
+        &app,
+        "/metrics",
+        Some(("Accept", "application/openmetrics-text; version=1.0.0")),
+    )
+    .await;
+    let body = String::from_utf8(test::read_body(response).await.to_vec()).expect("UTF-8");
+    let lines: Vec<&str> = body
+        .lines()
+        .filter(|l| {
+            l.starts_with("http_server_request_duration_seconds_bucket{")
+                && l.contains("http_route=\"/users/{id}\"")
+                && l.contains(&format!("# {{trace_id=\"{id}\"}}"))
+        })
+        .collect();
+    assert_eq!(lines.len(), 1, "one bucket holds the request: {body}");
+    // The bucket is the first whose bound is at least the value, and its count includes it.
+    let line = lines[0];
+    let le: f64 = line
+        .split("le=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .map(|le| {
+            if le == "+Inf" {
+                f64::INFINITY
+            } else {
+                le.parse().expect("a bound")
+            }
+        })
+        .expect("an le label");
+    let exemplar = line.split(" # ").nth(1).expect("an exemplar");
+    let value: f64 = exemplar
+        .split_whitespace()
+        .nth(1)
+        .and_then(|v| v.parse().ok())
+        .expect("an exemplar value");
+    assert!(value <= le, "{line}");
+    let below = otelix::DURATION_BUCKETS_SECONDS
+        .iter()
+        .copied()
+        .filter(|b| *b < le)
+        .fold(0.0, f64::max);
+    assert!(value > below || (below == 0.0 && value >= 0.0), "{line}");
+    // The plain text format has no exemplars.
+    assert!(!scrape(&app).await.contains("trace_id"));
+}

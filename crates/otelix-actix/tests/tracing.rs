@@ -329,15 +329,19 @@ async fn unknown_methods_are_other_with_the_original_kept_on_the_span() {
 }
 
 #[actix_web::test]
-async fn excluded_paths_are_not_traced() {
+async fn excluded_paths_are_not_traced_but_still_get_a_request_id() {
     let receiver = Receiver::start().expect("receiver starts");
     let telemetry = common::telemetry(&receiver);
     let app = test::init_service(common::app(&telemetry.handle())).await;
 
-    for path in ["/health", "/metrics"] {
+    let mut ids = std::collections::BTreeSet::new();
+    for path in ["/health", "/metrics", "/health"] {
         let response = test::call_service(&app, TestRequest::get().uri(path).to_request()).await;
         assert!(response.status().is_success(), "{path}");
-        assert!(!response.headers().contains_key("x-request-id"), "{path}");
+        // Every response has an ID of its own, in the same form; no trace uses it.
+        let id = request_id_header(&response);
+        assert!(ids.insert(id), "{path}: a repeated ID");
+        assert!(!response.headers().contains_key("traceresponse"), "{path}");
     }
     let response = test::call_service(&app, TestRequest::get().uri("/users/1").to_request()).await;
     let id = request_id_header(&response);
@@ -347,6 +351,36 @@ async fn excluded_paths_are_not_traced() {
         .spans()
         .iter()
         .all(|s| s.attr_str("url.path").as_deref() == Some("/users/1")));
+}
+
+#[actix_web::test]
+async fn the_query_string_is_recorded_with_credentials_redacted() {
+    let receiver = Receiver::start().expect("receiver starts");
+    let telemetry = common::telemetry(&receiver);
+    let app = test::init_service(common::app(&telemetry.handle())).await;
+    let response = test::call_service(
+        &app,
+        TestRequest::get()
+            .uri("/users/1?page=2&access_token=s3cr3t&X-Amz-Signature=abc123&sort=name")
+            .to_request(),
+    )
+    .await;
+    let id = request_id_header(&response);
+    telemetry.force_flush().expect("flush");
+    let span = server_span(&receiver, &id).await;
+    assert_eq!(
+        span.attr_str("url.query").as_deref(),
+        Some("page=2&access_token=REDACTED&X-Amz-Signature=REDACTED&sort=name")
+    );
+    assert_eq!(span.attr_str("url.path").as_deref(), Some("/users/1"));
+    // Without a query string, no attribute.
+    let response = test::call_service(&app, TestRequest::get().uri("/users/2").to_request()).await;
+    let id = request_id_header(&response);
+    telemetry.force_flush().expect("flush");
+    assert_eq!(
+        server_span(&receiver, &id).await.attr_str("url.query"),
+        None
+    );
 }
 
 #[actix_web::test]

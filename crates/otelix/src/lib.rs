@@ -24,10 +24,14 @@ mod config;
 #[cfg(feature = "sqlx")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlx")))]
 pub mod db;
+pub mod exemplars;
+mod export;
 pub mod external;
 mod instrumentation;
 pub mod jobs;
 mod logging;
+pub mod openmetrics;
+mod otlp_grpc;
 mod propagation;
 mod slow_query;
 mod telemetry;
@@ -38,6 +42,7 @@ pub use config::{
     BatchSettings, Config, ConfigBuilder, ConfigError, EnvVar, Environment, Exporters, LogFormat,
     Protocol, SamplerKind, ENV_VARS,
 };
+pub use export::{BatchExportProcessor, ExportHandle, DROPPED_METRIC};
 pub use propagation::{
     propagator, sanitize_request_id, HeaderExtractor, HeaderInjector, W3CTraceContextPropagator,
 };

@@ -65,7 +65,7 @@ pub(crate) fn dispatch(
     // The directives were validated when the Config was built.
     let filter = EnvFilter::builder().parse_lossy(config.log_filter());
 
-    let limiter = RateLimiter::default();
+    let limiter = RateLimiter::<tracing::callsite::Identifier>::default();
     // The SDK narrates at INFO (a provider was installed, ...); show that only to someone who
     // asked for it by naming an internal crate in the filter.
     let internal_floor = if INTERNAL_TARGETS
@@ -105,21 +105,30 @@ pub(crate) fn dispatch(
     )
 }
 
-#[derive(Default)]
-struct RateLimiter {
-    last: Mutex<HashMap<tracing::callsite::Identifier, Instant>>,
+/// Lets one message per key through per [`INTERNAL_LOG_INTERVAL`]: internal diagnostics by
+/// callsite here, export drops by reason in `export`.
+pub(crate) struct RateLimiter<K = tracing::callsite::Identifier> {
+    last: Mutex<HashMap<K, Instant>>,
 }
 
-impl RateLimiter {
-    fn allow(&self, callsite: tracing::callsite::Identifier) -> bool {
+impl<K> Default for RateLimiter<K> {
+    fn default() -> Self {
+        RateLimiter {
+            last: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl<K: Eq + std::hash::Hash> RateLimiter<K> {
+    pub(crate) fn allow(&self, key: K) -> bool {
         let Ok(mut last) = self.last.lock() else {
             return true;
         };
         let now = Instant::now();
-        match last.get(&callsite) {
+        match last.get(&key) {
             Some(at) if now.duration_since(*at) < INTERNAL_LOG_INTERVAL => false,
             _ => {
-                last.insert(callsite, now);
+                last.insert(key, now);
                 true
             }
         }

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use opentelemetry::metrics::ObservableCounter;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry::{InstrumentationScope, KeyValue};
 use opentelemetry_otlp::{WithExportConfig, WithHttpConfig, WithTonicConfig};
@@ -16,15 +17,16 @@ use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::metrics::{
     Aggregation, Instrument, InstrumentKind, PeriodicReader, SdkMeterProvider, Stream,
 };
-use opentelemetry_sdk::trace::{
-    BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracer, SdkTracerProvider, SpanProcessor,
-};
+use opentelemetry_sdk::trace::{Sampler, SdkTracer, SdkTracerProvider, SpanProcessor};
 use opentelemetry_sdk::Resource;
 use opentelemetry_semantic_conventions::attribute as semattr;
 use tracing_subscriber::fmt::writer::BoxMakeWriter;
 
 use crate::config::{Config, Protocol, SamplerKind};
+use crate::exemplars::{ExemplarRegistry, ExemplarSink};
+use crate::export::{register_dropped_metric, BatchExportProcessor, ExportHandle};
 use crate::logging;
+use crate::otlp_grpc::GrpcSpanExporter;
 use crate::slow_query::{SlowQueryHandle, SlowQueryProcessor};
 
 /// The instrumentation scope of everything otelix itself records.
@@ -51,6 +53,14 @@ pub enum InitError {
         endpoint: String,
         /// What the exporter said.
         source: opentelemetry_otlp::ExporterBuildError,
+    },
+    /// The OTLP/gRPC span exporter could not be built for the endpoint.
+    #[error("could not build the OTLP traces exporter for {endpoint}: {reason}")]
+    SpanExporter {
+        /// Where it would have exported.
+        endpoint: String,
+        /// What went wrong.
+        reason: String,
     },
     /// The Prometheus bridge could not be registered.
     #[error("could not set up the Prometheus bridge: {0}")]
@@ -167,6 +177,8 @@ pub struct TelemetryHandle {
     meter: opentelemetry::metrics::Meter,
     prometheus: Option<prometheus::Registry>,
     slow_query: SlowQueryHandle,
+    span_export: Option<ExportHandle>,
+    exemplars: Option<Arc<ExemplarRegistry>>,
 }
 
 impl TelemetryHandle {
@@ -190,9 +202,41 @@ impl TelemetryHandle {
         &self.slow_query
     }
 
+    /// Counters of the spans the OTLP span export dropped (also the `traces` series of
+    /// `otelix.exporter.dropped`); `None` when spans are not exported over OTLP.
+    pub fn span_export(&self) -> Option<&ExportHandle> {
+        self.span_export.as_ref()
+    }
+
     /// The Prometheus registry behind the bridge, when `PROMETHEUS_ENABLED` is true.
     pub fn prometheus_registry(&self) -> Option<&prometheus::Registry> {
         self.prometheus.as_ref()
+    }
+
+    /// Where an instrumentation keeps the exemplars of its duration histogram `family` (the
+    /// Prometheus name, such as `http_server_request_duration_seconds`; buckets
+    /// [`DURATION_BUCKETS_SECONDS`]). Disabled when the Prometheus bridge or exemplars
+    /// (`OTELIX_EXEMPLARS`) are off.
+    pub fn exemplar_sink(&self, family: &str) -> ExemplarSink {
+        self.exemplars
+            .as_ref()
+            .map_or_else(ExemplarSink::disabled, |registry| {
+                registry.sink(family, DURATION_BUCKETS_SECONDS)
+            })
+    }
+
+    /// The current metrics in the OpenMetrics 1.0 text format, with the trace IDs of
+    /// [`exemplar_sink`](Self::exemplar_sink)s on the bucket lines of their histograms.
+    ///
+    /// # Errors
+    ///
+    /// [`RenderError::Disabled`] when the bridge is off.
+    pub fn render_openmetrics(&self) -> Result<String, RenderError> {
+        let registry = self.prometheus.as_ref().ok_or(RenderError::Disabled)?;
+        Ok(crate::openmetrics::encode(
+            &registry.gather(),
+            self.exemplars.as_deref(),
+        ))
     }
 
     /// The current metrics in the Prometheus text exposition format (version 0.0.4).
@@ -221,6 +265,7 @@ pub struct Telemetry {
     logger_provider: Option<SdkLoggerProvider>,
     dispatch: tracing::Dispatch,
     export_runtime: Option<tokio::runtime::Runtime>,
+    _dropped_metric: ObservableCounter<u64>,
     shut_down: AtomicBool,
 }
 
@@ -403,24 +448,47 @@ impl Telemetry {
         let mut tracer_builder = SdkTracerProvider::builder()
             .with_resource(resource.clone())
             .with_sampler(sampler(config.sampler()));
-        tracer_builder = tracer_builder.with_span_processor(slow_query);
-        for processor in span_processors {
-            tracer_builder = tracer_builder.with_span_processor(BoxedProcessor(processor));
-        }
+        let mut span_export = None;
+        let mut export_processor = None;
         if exporting && config.traces_exporters().otlp {
-            let exporter = span_exporter(&config)?;
             let batch = config.batch();
-            let batch_config = BatchConfigBuilder::default()
-                .with_max_queue_size(batch.max_queue_size)
-                .with_max_export_batch_size(batch.max_export_batch_size)
-                .with_scheduled_delay(batch.schedule_delay)
-                .build();
-            tracer_builder = tracer_builder.with_span_processor(
-                BatchSpanProcessor::builder(exporter)
-                    .with_batch_config(batch_config)
-                    .build(),
+            // One exporter, hence one connection, per export in flight: an exporter runs one
+            // export at a time.
+            let exporters = (0..batch.max_concurrent_exports)
+                .map(|_| otlp_span_exporter(&config))
+                .collect::<Result<Vec<_>, _>>()?;
+            let processor = BatchExportProcessor::with_runtime(
+                exporters,
+                batch,
+                export_runtime.as_ref().map(|rt| rt.handle().clone()),
             );
+            span_export = Some(processor.handle());
+            export_processor = Some(processor);
         }
+        match export_processor {
+            // One processor for both, so the SDK hands over each span without copying it for
+            // a second processor.
+            Some(export) if span_processors.is_empty() => {
+                tracer_builder =
+                    tracer_builder.with_span_processor(ObserveThenExport { slow_query, export });
+            }
+            export => {
+                tracer_builder = tracer_builder.with_span_processor(slow_query);
+                for processor in span_processors {
+                    tracer_builder = tracer_builder.with_span_processor(BoxedProcessor(processor));
+                }
+                if let Some(export) = export {
+                    tracer_builder = tracer_builder.with_span_processor(export);
+                }
+            }
+        }
+        // Present from the start, zeros included, so alerts on its increase work at once.
+        let dropped_metric = register_dropped_metric(
+            &meter,
+            span_export
+                .as_ref()
+                .map_or_else(Default::default, ExportHandle::counter),
+        );
         if exporting && config.traces_exporters().console {
             tracer_builder =
                 tracer_builder.with_simple_exporter(opentelemetry_stdout::SpanExporter::default());
@@ -452,21 +520,31 @@ impl Telemetry {
         );
 
         slow_query_handle.set_log_dispatch(dispatch.clone());
+        if let Some(export) = &span_export {
+            export.set_log_dispatch(dispatch.clone());
+        }
 
         drop(_entered);
+        let exemplars = prometheus_registry
+            .as_ref()
+            .filter(|_| config.exemplars())
+            .map(|_| Arc::new(ExemplarRegistry::default()));
         let telemetry = Telemetry {
             handle: TelemetryHandle {
                 config: Arc::new(config),
                 tracer,
                 meter,
+                exemplars,
                 prometheus: prometheus_registry,
                 slow_query: slow_query_handle,
+                span_export,
             },
             tracer_provider,
             meter_provider,
             logger_provider,
             dispatch,
             export_runtime,
+            _dropped_metric: dropped_metric,
             shut_down: AtomicBool::new(false),
         };
         telemetry.warn_if_collector_unreachable();
@@ -598,6 +676,89 @@ impl SpanProcessor for BoxedProcessor {
     }
     fn set_resource(&mut self, resource: &Resource) {
         self.0.set_resource(resource);
+    }
+}
+
+/// otelix's own gRPC span exporter, or the SDK's for HTTP/protobuf.
+#[derive(Debug)]
+enum OtlpSpanExporter {
+    Grpc(GrpcSpanExporter),
+    Sdk(opentelemetry_otlp::SpanExporter),
+}
+
+impl opentelemetry_sdk::trace::SpanExporter for OtlpSpanExporter {
+    async fn export(
+        &self,
+        batch: Vec<opentelemetry_sdk::trace::SpanData>,
+    ) -> opentelemetry_sdk::error::OTelSdkResult {
+        match self {
+            OtlpSpanExporter::Grpc(exporter) => exporter.export(batch).await,
+            OtlpSpanExporter::Sdk(exporter) => exporter.export(batch).await,
+        }
+    }
+    fn shutdown_with_timeout(&self, timeout: Duration) -> opentelemetry_sdk::error::OTelSdkResult {
+        match self {
+            OtlpSpanExporter::Grpc(exporter) => exporter.shutdown_with_timeout(timeout),
+            OtlpSpanExporter::Sdk(exporter) => exporter.shutdown_with_timeout(timeout),
+        }
+    }
+    fn set_resource(&mut self, resource: &Resource) {
+        match self {
+            OtlpSpanExporter::Grpc(exporter) => exporter.set_resource(resource),
+            OtlpSpanExporter::Sdk(exporter) => exporter.set_resource(resource),
+        }
+    }
+}
+
+/// Over gRPC, otelix's exporter (it writes the protobuf bytes directly; see `otlp_grpc`);
+/// over HTTP/protobuf, the SDK's. Call inside the export runtime.
+fn otlp_span_exporter(config: &Config) -> Result<OtlpSpanExporter, InitError> {
+    match config.protocol() {
+        Protocol::Grpc => {
+            let endpoint = config.traces_endpoint();
+            GrpcSpanExporter::new(endpoint, export_timeout(config, "traces"), metadata(config))
+                .map(OtlpSpanExporter::Grpc)
+                .map_err(|e| InitError::SpanExporter {
+                    endpoint: endpoint.to_owned(),
+                    reason: e.to_string(),
+                })
+        }
+        Protocol::HttpProtobuf => span_exporter(config).map(OtlpSpanExporter::Sdk),
+    }
+}
+
+/// The slow-query processor and the export processor as one: the span is observed by
+/// reference, then moved into the export queue.
+#[derive(Debug)]
+struct ObserveThenExport {
+    slow_query: SlowQueryProcessor,
+    export: BatchExportProcessor,
+}
+
+impl SpanProcessor for ObserveThenExport {
+    fn on_start(&self, span: &mut opentelemetry_sdk::trace::Span, cx: &opentelemetry::Context) {
+        self.slow_query.on_start(span, cx);
+    }
+    fn on_end(&self, span: opentelemetry_sdk::trace::SpanData) {
+        self.slow_query.observe(&span);
+        self.export.on_end(span);
+    }
+    fn force_flush(&self) -> opentelemetry_sdk::error::OTelSdkResult {
+        let slow_query = self.slow_query.force_flush();
+        self.export.force_flush().and(slow_query)
+    }
+    fn shutdown_with_timeout(&self, timeout: Duration) -> opentelemetry_sdk::error::OTelSdkResult {
+        // Both wait in parallel in effect: the slow-query worker drains while spans export.
+        let deadline = Instant::now() + timeout;
+        let export = self.export.shutdown_with_timeout(timeout);
+        let slow_query = self
+            .slow_query
+            .shutdown_with_timeout(deadline.saturating_duration_since(Instant::now()));
+        export.and(slow_query)
+    }
+    fn set_resource(&mut self, resource: &Resource) {
+        self.slow_query.set_resource(resource);
+        self.export.set_resource(resource);
     }
 }
 
@@ -744,8 +905,8 @@ otlp_exporter!(
     logs_endpoint
 );
 
-/// The SDK's thread-based batch span processor has no export deadline of its own, so
-/// `OTEL_BSP_EXPORT_TIMEOUT` bounds each span export request through the exporter's timeout.
+/// `OTEL_BSP_EXPORT_TIMEOUT` bounds each span export in otelix's batch processor, and also
+/// each request through the exporter's own timeout, so the request is cancelled in time.
 fn export_timeout(config: &Config, signal: &str) -> Duration {
     if signal == "traces" {
         config.otlp_timeout().min(config.batch().export_timeout)

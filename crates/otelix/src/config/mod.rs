@@ -239,10 +239,15 @@ pub struct BatchSettings {
     pub schedule_delay: Duration,
     /// Time allowed for one export (`OTEL_BSP_EXPORT_TIMEOUT`, default 30000 ms).
     pub export_timeout: Duration,
-    /// Spans buffered before new ones are dropped (`OTEL_BSP_MAX_QUEUE_SIZE`, default 2048).
+    /// Spans buffered before new ones are dropped (`OTEL_BSP_MAX_QUEUE_SIZE`, default 8192:
+    /// the specification's 2048 is 40 ms of a saturated worker's spans, too little to ride out
+    /// a scheduling hiccup of the export threads; 8192 spans take about 8 MiB).
     pub max_queue_size: usize,
     /// Spans per export request (`OTEL_BSP_MAX_EXPORT_BATCH_SIZE`, default 512).
     pub max_export_batch_size: usize,
+    /// Span exports in flight at once, each on its own connection
+    /// (`OTEL_BSP_MAX_CONCURRENT_EXPORTS`, default 2).
+    pub max_concurrent_exports: usize,
 }
 
 impl Default for BatchSettings {
@@ -250,8 +255,9 @@ impl Default for BatchSettings {
         BatchSettings {
             schedule_delay: Duration::from_millis(5_000),
             export_timeout: Duration::from_millis(30_000),
-            max_queue_size: 2_048,
+            max_queue_size: 8_192,
             max_export_batch_size: 512,
+            max_concurrent_exports: 2,
         }
     }
 }
@@ -288,11 +294,15 @@ pub const ENV_VARS: &[EnvVar] = &[
     EnvVar { name: "OTEL_METRIC_EXPORT_INTERVAL", default: "60000", meaning: "interval between two OTLP metric exports, in milliseconds" },
     EnvVar { name: "OTEL_BSP_SCHEDULE_DELAY", default: "5000", meaning: "delay between two span exports, in milliseconds" },
     EnvVar { name: "OTEL_BSP_EXPORT_TIMEOUT", default: "30000", meaning: "time allowed for one span export, in milliseconds" },
-    EnvVar { name: "OTEL_BSP_MAX_QUEUE_SIZE", default: "2048", meaning: "spans buffered while waiting for export; more are dropped" },
+    EnvVar { name: "OTEL_BSP_MAX_QUEUE_SIZE", default: "8192", meaning: "spans buffered while waiting for export; more are dropped and counted in otelix_exporter_dropped_total" },
     EnvVar { name: "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", default: "512", meaning: "spans per export request (at most the queue size)" },
+    EnvVar { name: "OTEL_BSP_MAX_CONCURRENT_EXPORTS", default: "2", meaning: "span export requests in flight at once, each on its own connection" },
     EnvVar { name: "APP_ENV", default: "development", meaning: "development or production: log format default, /metrics/summary, slow-query log location" },
     EnvVar { name: "PROMETHEUS_ENABLED", default: "true", meaning: "serve the OTel metrics through the Prometheus bridge" },
     EnvVar { name: "METRICS_ENDPOINT", default: "/metrics", meaning: "path of the Prometheus scrape endpoint" },
+    EnvVar { name: "OTELIX_EXEMPLARS", default: "true", meaning: "keep the latest sampled trace ID per duration-histogram bucket and serve it as an exemplar to OpenMetrics scrapes of /metrics" },
+    EnvVar { name: "METRICS_ADDR", default: "(unset: the application's own listener)", meaning: "serve /metrics and /metrics/summary on a listener of their own at this address, such as 127.0.0.1:9464, and not on the application's" },
+    EnvVar { name: "METRICS_BEARER_TOKEN", default: "(unset: no token)", meaning: "when set (16 to 256 visible ASCII characters), /metrics and /metrics/summary answer 401 unless the request carries Authorization: Bearer <token>" },
     EnvVar { name: "LOG_FORMAT", default: "pretty in development, json in production", meaning: "json or pretty log lines on stdout" },
     EnvVar { name: "RUST_LOG", default: "info", meaning: "tracing filter directives, such as info,sqlx=warn" },
     EnvVar { name: "OTELIX_SHUTDOWN_TIMEOUT", default: "5000", meaning: "upper bound for flushing telemetry at shutdown, in milliseconds" },
@@ -326,6 +336,9 @@ pub struct Config {
     batch: BatchSettings,
     prometheus_enabled: bool,
     metrics_path: String,
+    metrics_addr: Option<std::net::SocketAddr>,
+    metrics_bearer_token: Option<Secret>,
+    exemplars: bool,
     log_format: LogFormat,
     log_filter: String,
     shutdown_timeout: Duration,
@@ -423,6 +436,18 @@ impl Config {
     pub fn metrics_path(&self) -> &str {
         &self.metrics_path
     }
+    /// Whether exemplars are kept for the OpenMetrics exposition.
+    pub fn exemplars(&self) -> bool {
+        self.exemplars
+    }
+    /// The address of the metrics endpoints' own listener, when they have one.
+    pub fn metrics_addr(&self) -> Option<std::net::SocketAddr> {
+        self.metrics_addr
+    }
+    /// The bearer token the metrics endpoints require, when one is set.
+    pub fn metrics_bearer_token(&self) -> Option<&str> {
+        self.metrics_bearer_token.as_ref().map(|s| s.0.as_str())
+    }
     /// The log line format.
     pub fn log_format(&self) -> LogFormat {
         self.log_format
@@ -467,8 +492,12 @@ pub struct ConfigBuilder {
     export_timeout: Option<Duration>,
     max_queue_size: Option<usize>,
     max_export_batch_size: Option<usize>,
+    max_concurrent_exports: Option<usize>,
     prometheus_enabled: Option<bool>,
     metrics_path: Option<String>,
+    metrics_addr: Option<std::net::SocketAddr>,
+    metrics_bearer_token: Option<Secret>,
+    exemplars: Option<bool>,
     log_format: Option<LogFormat>,
     log_filter: Option<String>,
     shutdown_timeout: Option<Duration>,
@@ -593,7 +622,7 @@ impl ConfigBuilder {
         self.export_timeout = Some(timeout);
         self
     }
-    /// Spans buffered for export. Default 2048; env `OTEL_BSP_MAX_QUEUE_SIZE`.
+    /// Spans buffered for export. Default 8192; env `OTEL_BSP_MAX_QUEUE_SIZE`.
     pub fn with_batch_max_queue_size(mut self, size: usize) -> Self {
         self.max_queue_size = Some(size);
         self
@@ -601,6 +630,11 @@ impl ConfigBuilder {
     /// Spans per export request. Default 512; env `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`.
     pub fn with_batch_max_export_batch_size(mut self, size: usize) -> Self {
         self.max_export_batch_size = Some(size);
+        self
+    }
+    /// Span exports in flight at once. Default 2; env `OTEL_BSP_MAX_CONCURRENT_EXPORTS`.
+    pub fn with_batch_max_concurrent_exports(mut self, exports: usize) -> Self {
+        self.max_concurrent_exports = Some(exports);
         self
     }
     /// Serves metrics through the Prometheus bridge. Default `true`; env `PROMETHEUS_ENABLED`.
@@ -611,6 +645,25 @@ impl ConfigBuilder {
     /// The scrape endpoint's path. Default `/metrics`; env `METRICS_ENDPOINT`.
     pub fn with_metrics_path(mut self, path: impl Into<String>) -> Self {
         self.metrics_path = Some(path.into());
+        self
+    }
+    /// Serves the metrics endpoints on a listener of their own at `addr` (see
+    /// `otelix_actix::metrics_server`). Default: none, they share the application's; env
+    /// `METRICS_ADDR`.
+    pub fn with_metrics_addr(mut self, addr: std::net::SocketAddr) -> Self {
+        self.metrics_addr = Some(addr);
+        self
+    }
+    /// Keeps exemplars (the latest sampled trace ID per bucket of otelix's duration
+    /// histograms) for OpenMetrics scrapes. Default `true`; env `OTELIX_EXEMPLARS`.
+    pub fn with_exemplars(mut self, enabled: bool) -> Self {
+        self.exemplars = Some(enabled);
+        self
+    }
+    /// Requires `Authorization: Bearer <token>` on the metrics endpoints. Default: no token;
+    /// env `METRICS_BEARER_TOKEN`. The token must be 16 to 256 visible ASCII characters.
+    pub fn with_metrics_bearer_token(mut self, token: impl Into<String>) -> Self {
+        self.metrics_bearer_token = Some(Secret(token.into()));
         self
     }
     /// The log line format. Default pretty in development, JSON in production; env `LOG_FORMAT`.
@@ -867,6 +920,16 @@ impl ConfigBuilder {
                     .get("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", parse::positive_usize)?
                     .unwrap_or(defaults.max_export_batch_size),
             },
+            max_concurrent_exports: match self.max_concurrent_exports {
+                Some(n) => setting(
+                    "with_batch_max_concurrent_exports",
+                    &n.to_string(),
+                    parse::positive_usize,
+                )?,
+                None => env
+                    .get("OTEL_BSP_MAX_CONCURRENT_EXPORTS", parse::positive_usize)?
+                    .unwrap_or(defaults.max_concurrent_exports),
+            },
         };
         if batch.max_export_batch_size > batch.max_queue_size {
             // The specification requires batch <= queue; say so rather than clamping silently.
@@ -888,6 +951,26 @@ impl ConfigBuilder {
                 .get("METRICS_ENDPOINT", parse::route_path)?
                 .unwrap_or_else(|| "/metrics".to_owned()),
         };
+        let metrics_addr = match self.metrics_addr {
+            Some(addr) => Some(addr),
+            None => env.get("METRICS_ADDR", parse::socket_addr)?,
+        };
+        let metrics_bearer_token =
+            match self.metrics_bearer_token {
+                Some(token) => Some(bearer_token(&token.0).map_err(|expected| {
+                    ConfigError::InvalidSetting {
+                        setting: "with_metrics_bearer_token",
+                        value: hidden(&token.0),
+                        expected: expected.to_owned(),
+                    }
+                })?),
+                None => env.get_secret("METRICS_BEARER_TOKEN", bearer_token)?,
+            };
+        let exemplars = pick(
+            self.exemplars,
+            env.get("OTELIX_EXEMPLARS", parse::bool)?,
+            true,
+        );
         let log_format = pick(
             self.log_format,
             env.get("LOG_FORMAT", LogFormat::parse)?,
@@ -929,6 +1012,9 @@ impl ConfigBuilder {
             batch,
             prometheus_enabled,
             metrics_path,
+            metrics_addr,
+            metrics_bearer_token,
+            exemplars,
             log_format,
             log_filter,
             shutdown_timeout,
@@ -1059,6 +1145,58 @@ impl Env<'_> {
     }
 }
 
+impl Env<'_> {
+    /// As [`Env::get`] for a secret: an error names the variable and what is wrong, never the
+    /// value.
+    fn get_secret<T>(
+        &self,
+        var: &'static str,
+        parse: impl FnOnce(&str) -> Result<T, &'static str>,
+    ) -> Result<Option<T>, ConfigError> {
+        let Some(raw) = (self.lookup)(var) else {
+            return Ok(None);
+        };
+        let raw = raw
+            .into_string()
+            .map_err(|_| ConfigError::NotUnicode { var })?;
+        if raw.trim().is_empty() {
+            return Ok(None);
+        }
+        parse(&raw)
+            .map(Some)
+            .map_err(|expected| ConfigError::InvalidEnv {
+                var,
+                value: hidden(&raw),
+                expected: expected.to_owned(),
+            })
+    }
+}
+
+/// What an error shows of a secret: its length only.
+fn hidden(secret: &str) -> String {
+    format!("({} characters, hidden)", secret.chars().count())
+}
+
+/// A secret setting: its `Debug` never shows the value.
+#[derive(Clone, PartialEq, Eq)]
+struct Secret(String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(hidden)")
+    }
+}
+
+/// A bearer token: 16 to 256 visible ASCII characters (RFC 6750's token68 and more).
+fn bearer_token(raw: &str) -> Result<Secret, &'static str> {
+    let token = raw.trim();
+    if (16..=256).contains(&token.len()) && token.bytes().all(|b| b.is_ascii_graphic()) {
+        Ok(Secret(token.to_owned()))
+    } else {
+        Err("16 to 256 visible ASCII characters, without spaces")
+    }
+}
+
 fn pick<T>(code: Option<T>, env: Option<T>, default: T) -> T {
     code.or(env).unwrap_or(default)
 }
@@ -1163,6 +1301,7 @@ mod tests {
             ("OTEL_BSP_EXPORT_TIMEOUT", "200"),
             ("OTEL_BSP_MAX_QUEUE_SIZE", "4096"),
             ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "1024"),
+            ("OTEL_BSP_MAX_CONCURRENT_EXPORTS", "3"),
             ("APP_ENV", "production"),
             ("LOG_FORMAT", "pretty"),
             ("PROMETHEUS_ENABLED", "false"),
@@ -1219,7 +1358,8 @@ mod tests {
                 schedule_delay: Duration::from_millis(100),
                 export_timeout: Duration::from_millis(200),
                 max_queue_size: 4096,
-                max_export_batch_size: 1024
+                max_export_batch_size: 1024,
+                max_concurrent_exports: 3
             }
         );
         assert_eq!(c.environment(), Environment::Production);
@@ -1309,9 +1449,12 @@ mod tests {
             ("OTEL_BSP_EXPORT_TIMEOUT", "soon"),
             ("OTEL_BSP_MAX_QUEUE_SIZE", "0"),
             ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "many"),
+            ("OTEL_BSP_MAX_CONCURRENT_EXPORTS", "0"),
             ("APP_ENV", "staging"),
             ("PROMETHEUS_ENABLED", "maybe"),
             ("METRICS_ENDPOINT", "metrics"),
+            ("METRICS_ADDR", "localhost"),
+            ("OTELIX_EXEMPLARS", "sometimes"),
             ("LOG_FORMAT", "xml"),
             ("RUST_LOG", "info,[=="),
             ("OTELIX_SHUTDOWN_TIMEOUT", "forever"),
@@ -1335,6 +1478,49 @@ mod tests {
                 value
             };
             assert!(msg.contains(shown), "{msg} does not show {value:?}");
+        }
+    }
+
+    #[test]
+    fn the_metrics_listener_and_token() {
+        assert!(from(&[]).is_ok_and(|c| c.exemplars()));
+        assert!(from(&[("OTELIX_EXEMPLARS", "false")]).is_ok_and(|c| !c.exemplars()));
+        let c = from(&[
+            ("METRICS_ADDR", "127.0.0.1:9464"),
+            ("METRICS_BEARER_TOKEN", " s3cret-token-0123456789 "),
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.metrics_addr(), Some(([127, 0, 0, 1], 9464).into()));
+        assert_eq!(c.metrics_bearer_token(), Some("s3cret-token-0123456789"));
+        assert!(
+            !format!("{c:?}").contains("s3cret"),
+            "Debug shows the token"
+        );
+        let builder = Config::builder().with_metrics_bearer_token("s3cret-token-0123456789");
+        assert!(!format!("{builder:?}").contains("s3cret"));
+        let defaults = from(&[]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(defaults.metrics_addr(), None);
+        assert_eq!(defaults.metrics_bearer_token(), None);
+
+        // An unusable token is an error that names the variable, never the value.
+        for bad in ["short", "has a space in the middle ok", &"x".repeat(300)] {
+            let Err(err) = from(&[("METRICS_BEARER_TOKEN", bad)]) else {
+                panic!("an unusable token was accepted");
+            };
+            let msg = err.to_string();
+            assert!(msg.contains("METRICS_BEARER_TOKEN"), "{msg}");
+            assert!(!msg.contains(bad), "{msg} shows the secret");
+            let Err(err) = Config::builder()
+                .with_metrics_bearer_token(bad)
+                .build_from_vars(Vec::<(String, String)>::new())
+            else {
+                panic!("an unusable token was accepted");
+            };
+            let msg = err.to_string();
+            assert!(
+                msg.contains("with_metrics_bearer_token") && !msg.contains(bad),
+                "{msg}"
+            );
         }
     }
 

@@ -78,6 +78,13 @@ pub(super) fn endpoint(raw: &str) -> Result<String, &'static str> {
     Ok(trimmed.trim_end_matches('/').to_owned())
 }
 
+/// A socket address to listen on, such as `127.0.0.1:9464` or `[::1]:9464`.
+pub(super) fn socket_addr(raw: &str) -> Result<std::net::SocketAddr, &'static str> {
+    raw.trim()
+        .parse()
+        .map_err(|_| "an address with a port, such as 127.0.0.1:9464")
+}
+
 /// A URL path for an HTTP route: starts with `/`, visible ASCII, no query or fragment.
 pub(super) fn route_path(raw: &str) -> Result<String, &'static str> {
     const EXPECTED: &str = "a path starting with '/', such as /metrics";

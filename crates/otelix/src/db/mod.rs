@@ -145,6 +145,7 @@ impl DbSystem for sqlx::Any {
 struct Shared {
     tracer: SdkTracer,
     duration: Histogram<f64>,
+    exemplars: crate::exemplars::ExemplarSink,
     endpoint: Endpoint,
 }
 
@@ -191,6 +192,7 @@ impl<DB: DbSystem> InstrumentedPool<DB> {
             shared: Arc::new(Shared {
                 tracer: handle.tracer().clone(),
                 duration,
+                exemplars: handle.exemplar_sink("db_client_operation_duration_seconds"),
                 endpoint,
             }),
             collection: None,
@@ -278,6 +280,7 @@ impl<DB: DbSystem> InstrumentedPool<DB> {
             started: Instant::now(),
             metric_attrs,
             duration: shared.duration.clone(),
+            exemplars: shared.exemplars.clone(),
             rows: 0,
             failed: false,
         }
@@ -290,6 +293,7 @@ struct Operation {
     started: Instant,
     metric_attrs: Vec<KeyValue>,
     duration: Histogram<f64>,
+    exemplars: crate::exemplars::ExemplarSink,
     rows: i64,
     failed: bool,
 }
@@ -319,8 +323,13 @@ impl Drop for Operation {
         let span = self.cx.span();
         span.set_attribute(KeyValue::new(attr::DB_RESPONSE_RETURNED_ROWS, self.rows));
         span.end();
-        self.duration
-            .record(self.started.elapsed().as_secs_f64(), &self.metric_attrs);
+        let seconds = self.started.elapsed().as_secs_f64();
+        self.duration.record(seconds, &self.metric_attrs);
+        let span_context = span.span_context();
+        if span_context.is_sampled() {
+            self.exemplars
+                .record(seconds, &self.metric_attrs, span_context.trace_id());
+        }
     }
 }
 

@@ -52,7 +52,7 @@ mod tracker;
 
 #[cfg(feature = "reqwest")]
 pub use client::{ExternalCallMiddleware, ExternalClient, ExternalTarget};
-pub use redact::{redact_url, REDACTED, SENSITIVE_QUERY_KEYS};
+pub use redact::{redact_query, redact_url, REDACTED, SENSITIVE_QUERY_KEYS};
 pub use tracker::{
     track_external, CallOutcome, ExternalCall, ExternalTracker, CANCELLED, OPERATION, PANIC,
 };

@@ -73,7 +73,17 @@ pub fn redact_url(url: &url::Url) -> String {
 }
 
 /// The query with the values of sensitive parameters replaced, borrowed when nothing changed.
-fn redact_query(query: &str) -> Cow<'_, str> {
+/// A URL query string (the part after `?`) as it may be recorded in `url.query`: the values of
+/// sensitive parameters (see [`SENSITIVE_QUERY_KEYS`]) replaced by `REDACTED`, the rest kept.
+/// Borrowed back when nothing is sensitive.
+///
+/// ```
+/// use otelix::external::redact_query;
+///
+/// assert_eq!(redact_query("status=active&token=abc"), "status=active&token=REDACTED");
+/// assert!(matches!(redact_query("page=2"), std::borrow::Cow::Borrowed(_)));
+/// ```
+pub fn redact_query(query: &str) -> Cow<'_, str> {
     if !query.split('&').any(is_sensitive_pair) {
         return Cow::Borrowed(query);
     }

@@ -1,3 +1,4 @@
+use crate::exemplars::ExemplarSink;
 use std::borrow::Cow;
 use std::future::Future;
 use std::sync::{Arc, OnceLock};
@@ -44,12 +45,16 @@ pub struct ExternalTracker {
 struct TrackerInner {
     tracer: SharedTracer,
     duration: Histogram<f64>,
+    exemplars: ExemplarSink,
 }
 
 impl ExternalTracker {
     /// A tracker recording with otelix's own tracer and meter.
     pub fn new(telemetry: &crate::TelemetryHandle) -> Self {
-        Self::with_providers(Providers::from_handle(telemetry))
+        Self::with_providers(
+            Providers::from_handle(telemetry),
+            telemetry.exemplar_sink("http_client_request_duration_seconds"),
+        )
     }
 
     /// The process-wide tracker, built on first use from the providers that `otelix::init`
@@ -58,11 +63,11 @@ impl ExternalTracker {
     pub fn global() -> Self {
         static GLOBAL: OnceLock<ExternalTracker> = OnceLock::new();
         GLOBAL
-            .get_or_init(|| Self::with_providers(Providers::global()))
+            .get_or_init(|| Self::with_providers(Providers::global(), ExemplarSink::disabled()))
             .clone()
     }
 
-    fn with_providers(providers: Providers) -> Self {
+    fn with_providers(providers: Providers, exemplars: ExemplarSink) -> Self {
         let Providers { tracer, meter } = providers;
         let duration = meter
             .f64_histogram(semmetric::HTTP_CLIENT_REQUEST_DURATION)
@@ -71,7 +76,11 @@ impl ExternalTracker {
             .with_boundaries(duration_buckets())
             .build();
         Self {
-            inner: Arc::new(TrackerInner { tracer, duration }),
+            inner: Arc::new(TrackerInner {
+                tracer,
+                duration,
+                exemplars,
+            }),
         }
     }
 
@@ -133,6 +142,7 @@ impl ExternalTracker {
             cx: parent.with_span(span),
             start: Instant::now(),
             duration: self.inner.duration.clone(),
+            exemplars: self.inner.exemplars.clone(),
             labels,
             finished: false,
         }
@@ -189,6 +199,7 @@ pub struct ExternalCall {
     cx: Context,
     start: Instant,
     duration: Histogram<f64>,
+    exemplars: ExemplarSink,
     labels: Vec<KeyValue>,
     finished: bool,
 }
@@ -239,6 +250,11 @@ impl ExternalCall {
             self.labels.push(label);
         }
         self.duration.record(elapsed, &self.labels);
+        let span_context = span.span_context();
+        if span_context.is_sampled() {
+            self.exemplars
+                .record(elapsed, &self.labels, span_context.trace_id());
+        }
         span.end();
     }
 }

@@ -282,6 +282,45 @@ impl SlowQueryProcessor {
         }
     }
 
+    /// What `on_end` does, on a borrowed span: otelix's export processor runs it on the span it
+    /// then exports, so the SDK need not copy every span for a second processor.
+    pub(crate) fn observe(&self, span: &SpanData) {
+        if self.shared.shutdown.load(Ordering::Relaxed) {
+            return;
+        }
+        let local_root = span.parent_span_id == SpanId::INVALID || span.parent_span_is_remote;
+        if !span
+            .attributes
+            .iter()
+            .any(|kv| is_db_system_key(kv.key.as_str()))
+        {
+            if local_root && self.routes.root_ended(span.span_context.trace_id()) {
+                self.enqueue(Message::LocalRootEnded(span.span_context.trace_id()));
+            }
+            return;
+        }
+        let duration = span
+            .end_time
+            .duration_since(span.start_time)
+            .unwrap_or_default();
+        let severity = self.severity(duration);
+        if severity.is_none() && !local_root && !self.queue_fast_spans {
+            return;
+        }
+        // A database span that is a local root ends the trace's state only when it is the
+        // last open one.
+        let local_root = local_root && self.routes.root_closed(span.span_context.trace_id());
+        if !local_root {
+            self.routes.mark_database_span(span.span_context.trace_id());
+        }
+        let record = db_span(span, local_root, duration, severity);
+        if let Some(severity) = severity {
+            self.slow_queries
+                .add(1, &metric_attributes(&record, severity));
+        }
+        self.enqueue(Message::DbSpan(Box::new(record)));
+    }
+
     fn severity(&self, duration: Duration) -> Option<Severity> {
         if duration >= self.critical {
             Some(Severity::Critical)
@@ -326,40 +365,7 @@ impl SpanProcessor for SlowQueryProcessor {
     }
 
     fn on_end(&self, span: SpanData) {
-        if self.shared.shutdown.load(Ordering::Relaxed) {
-            return;
-        }
-        let local_root = span.parent_span_id == SpanId::INVALID || span.parent_span_is_remote;
-        if !span
-            .attributes
-            .iter()
-            .any(|kv| is_db_system_key(kv.key.as_str()))
-        {
-            if local_root && self.routes.root_ended(span.span_context.trace_id()) {
-                self.enqueue(Message::LocalRootEnded(span.span_context.trace_id()));
-            }
-            return;
-        }
-        let duration = span
-            .end_time
-            .duration_since(span.start_time)
-            .unwrap_or_default();
-        let severity = self.severity(duration);
-        if severity.is_none() && !local_root && !self.queue_fast_spans {
-            return;
-        }
-        // A database span that is a local root ends the trace's state only when it is the
-        // last open one.
-        let local_root = local_root && self.routes.root_closed(span.span_context.trace_id());
-        if !local_root {
-            self.routes.mark_database_span(span.span_context.trace_id());
-        }
-        let record = db_span(span, local_root, duration, severity);
-        if let Some(severity) = severity {
-            self.slow_queries
-                .add(1, &metric_attributes(&record, severity));
-        }
-        self.enqueue(Message::DbSpan(Box::new(record)));
+        self.observe(&span);
     }
 
     /// Waits (at most 5 s) until the worker has handled every record queued before the call.
@@ -452,10 +458,11 @@ fn is_db_system_key(key: &str) -> bool {
     key == DB_SYSTEM_NAME || key == DB_SYSTEM
 }
 
-/// Moves the attributes the worker needs out of the span; newer names win over legacy ones.
+/// Copies the attributes the worker needs out of the span (values are reference-counted or
+/// short); newer names win over legacy ones.
 #[allow(deprecated)]
 fn db_span(
-    span: SpanData,
+    span: &SpanData,
     local_root: bool,
     duration: Duration,
     severity: Option<Severity>,
@@ -464,7 +471,7 @@ fn db_span(
     let (mut collection, mut legacy_table) = (None, None);
     let (mut operation, mut legacy_operation) = (None, None);
     let (mut query, mut legacy_statement) = (None, None);
-    for kv in span.attributes {
+    for kv in &span.attributes {
         let slot = match kv.key.as_str() {
             DB_SYSTEM_NAME => &mut db_system,
             DB_SYSTEM => &mut legacy_system,
@@ -476,7 +483,7 @@ fn db_span(
             DB_STATEMENT => &mut legacy_statement,
             _ => continue,
         };
-        *slot = Some(kv.value);
+        *slot = Some(kv.value.clone());
     }
     DbSpan {
         trace_id: span.span_context.trace_id(),
@@ -486,7 +493,7 @@ fn db_span(
         end_time: span.end_time,
         duration,
         severity,
-        name: span.name,
+        name: span.name.clone(),
         db_system: db_system.or(legacy_system),
         collection: collection.or(legacy_table),
         operation: operation.or(legacy_operation),

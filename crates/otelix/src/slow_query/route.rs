@@ -15,7 +15,9 @@
 //!
 //! [`RequestRoute`]: super::RequestRoute
 
+use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
+use std::hash::{BuildHasher, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use opentelemetry::trace::TraceId;
@@ -38,8 +40,67 @@ struct Entry {
 
 #[derive(Debug, Default)]
 struct Shard {
-    current: HashMap<TraceId, Entry>,
-    previous: HashMap<TraceId, Entry>,
+    current: HashMap<TraceId, Entry, TraceIdHash>,
+    previous: HashMap<TraceId, Entry, TraceIdHash>,
+}
+
+/// Hashes trace IDs with two multiply-rotate rounds under a random per-map seed. Every request
+/// touches these maps three times, where SipHash cost more than the rest of the bookkeeping;
+/// trace IDs are random already, the seed keeps crafted `traceparent` IDs from lining up, and
+/// a generation holds at most `GENERATION_CAPACITY` entries whatever happens.
+#[derive(Debug, Clone)]
+struct TraceIdHash {
+    seed: u64,
+}
+
+impl Default for TraceIdHash {
+    fn default() -> Self {
+        TraceIdHash {
+            seed: RandomState::new().hash_one(0x07e1_1c5e_u64),
+        }
+    }
+}
+
+impl BuildHasher for TraceIdHash {
+    type Hasher = TraceIdHasher;
+
+    fn build_hasher(&self) -> TraceIdHasher {
+        TraceIdHasher(self.seed)
+    }
+}
+
+#[derive(Debug)]
+struct TraceIdHasher(u64);
+
+impl TraceIdHasher {
+    fn mix(&mut self, word: u64) {
+        self.0 = (self.0 ^ word)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            .rotate_left(29);
+    }
+}
+
+impl Hasher for TraceIdHasher {
+    fn finish(&self) -> u64 {
+        self.0 ^ (self.0 >> 32)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.mix(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u64(&mut self, value: u64) {
+        self.mix(value);
+    }
+
+    fn write_u128(&mut self, value: u128) {
+        self.mix(value as u64);
+        self.mix((value >> 64) as u64);
+    }
 }
 
 impl Shard {
