@@ -46,6 +46,14 @@ pub enum StartError {
         /// Why.
         source: std::io::Error,
     },
+    /// `METRICS_ADDR` could not be bound.
+    #[error("cannot listen on {addr} (METRICS_ADDR)")]
+    BindMetrics {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
     /// The database could not be prepared.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -99,6 +107,8 @@ pub struct Application {
     telemetry: TelemetryHandle,
     listener: TcpListener,
     local_addr: SocketAddr,
+    /// The metrics endpoints' own listener, with `METRICS_ADDR`.
+    metrics_listener: Option<TcpListener>,
     state: web::Data<AppState>,
     job: DunningJob,
 }
@@ -115,6 +125,13 @@ impl Application {
         let bind_error = |source| StartError::Bind { addr, source };
         let listener = TcpListener::bind(addr).map_err(bind_error)?;
         let local_addr = listener.local_addr().map_err(bind_error)?;
+        let metrics_listener = match telemetry.config().metrics_addr() {
+            Some(addr) => {
+                let bind_error = |source| StartError::BindMetrics { addr, source };
+                Some(TcpListener::bind(addr).map_err(bind_error)?)
+            }
+            None => None,
+        };
         let store = Store::open(
             settings.database_url(),
             settings.database_max_connections(),
@@ -141,8 +158,16 @@ impl Application {
             telemetry,
             listener,
             local_addr,
+            metrics_listener,
             job,
         })
+    }
+
+    /// The address of the metrics endpoints' own listener, with `METRICS_ADDR`.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|listener| listener.local_addr().ok())
     }
 
     /// The address actually bound (`BIND_ADDR` with port 0 gets a free port).
@@ -180,8 +205,16 @@ impl Application {
             ));
         }
         if config.prometheus_enabled() {
+            let metrics_base = self
+                .metrics_addr()
+                .map_or_else(|| base.clone(), |addr| format!("http://{addr}"));
+            let token = if config.metrics_bearer_token().is_some() {
+                "  (bearer token required)"
+            } else {
+                ""
+            };
             out.push_str(&format!(
-                "  metrics     {base}{}  {base}/metrics/summary\n",
+                "  metrics     {metrics_base}{}  {metrics_base}/metrics/summary{token}\n",
                 config.metrics_path()
             ));
         }
@@ -232,9 +265,17 @@ impl Application {
             telemetry,
             listener,
             local_addr,
+            metrics_listener,
             state,
             job,
         } = self;
+        let metrics_server = match metrics_listener {
+            Some(listener) => Some(
+                otelix_actix::metrics_server(telemetry.clone(), listener)
+                    .map_err(StartError::Server)?,
+            ),
+            None => None,
+        };
         let middleware = RequestTelemetry::new(&telemetry);
         let sandbox = settings
             .uses_sandbox()
@@ -256,6 +297,11 @@ impl Application {
         .run();
         let server_handle = server.handle();
         let server_task = actix_web::rt::spawn(server);
+        let metrics_handle = metrics_server.map(|metrics| {
+            let handle = metrics.handle();
+            actix_web::rt::spawn(metrics);
+            handle
+        });
         let (job_stop, job_stop_rx) = watch::channel(false);
         let job_task = actix_web::rt::spawn(job.run_forever(job_stop_rx));
         Ok(Running {
@@ -264,6 +310,7 @@ impl Application {
             job_task,
             trigger: ShutdownTrigger {
                 server: server_handle,
+                metrics: metrics_handle,
                 job: std::sync::Arc::new(job_stop),
             },
         })
@@ -274,6 +321,8 @@ impl Application {
 #[derive(Clone)]
 pub struct ShutdownTrigger {
     server: ServerHandle,
+    /// The metrics endpoints' own server, with `METRICS_ADDR`.
+    metrics: Option<ServerHandle>,
     job: std::sync::Arc<watch::Sender<bool>>,
 }
 
@@ -290,12 +339,19 @@ impl ShutdownTrigger {
     pub async fn graceful(&self) {
         self.job.send_replace(true);
         self.server.stop(true).await;
+        // Scrapes go on while requests drain; the metrics listener closes last.
+        if let Some(metrics) = &self.metrics {
+            metrics.stop(true).await;
+        }
     }
 
     /// Immediate: connections are dropped, in-flight requests too.
     pub async fn immediate(&self) {
         self.job.send_replace(true);
         self.server.stop(false).await;
+        if let Some(metrics) = &self.metrics {
+            metrics.stop(false).await;
+        }
     }
 }
 

@@ -613,13 +613,16 @@ impl Run {
         ok("Prometheus scrapes /metrics: up{job=\"wwmaa-backend\"} == 1");
 
         // Exemplar storage holds trace IDs from the request histogram's buckets, and each is an
-        // X-Request-ID the service returned.
+        // X-Request-ID the service returned to this client.
         let url = url::Url::parse_with_params(
             &format!("{}/api/v1/query_exemplars", api.base),
             [
+                // The API's routes: the sandbox's are served to the service itself (its
+                // dunning job among the callers), not to this client.
                 (
                     "query",
-                    "http_server_request_duration_seconds_bucket".to_owned(),
+                    "http_server_request_duration_seconds_bucket{http_route=~\"/api/.*\"}"
+                        .to_owned(),
                 ),
                 ("start", format!("{}", started - 60.0)),
                 ("end", format!("{}", started + 600.0)),
@@ -879,7 +882,9 @@ for family in text_string_to_metric_families(sys.stdin.read()):
         if s.exemplar is not None:
             print(json.dumps({"name": s.name, "labels": s.labels,
                               "trace_id": s.exemplar.labels.get("trace_id"),
-                              "value": s.exemplar.value, "timestamp": s.exemplar.timestamp}))
+                              "value": float(s.exemplar.value),
+                              "timestamp": None if s.exemplar.timestamp is None
+                                           else float(str(s.exemplar.timestamp))}))
 "#;
     let mut child = Command::new(python)
         .args(["-c", SCRIPT])
