@@ -10,7 +10,6 @@ use common::{Backends, Reply, TestApp, WAIT};
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
 use serde_json::json;
-use sqlx::Connection as _;
 
 /// A 5xx reply whose body is exactly `{"error": <reason phrase>, "request_id": <header>}`.
 fn assert_opaque_server_error(reply: &Reply, status: u16, reason: &str) -> String {
@@ -120,14 +119,7 @@ async fn a_failing_database_is_a_500_that_hides_the_error() {
         .await
         .expect("embedded backends");
     // Break the schema behind the service's back.
-    let mut connection = sqlx::SqliteConnection::connect(&app.database_url)
-        .await
-        .expect("the test database opens");
-    sqlx::query("DROP TABLE activity_events")
-        .execute(&mut connection)
-        .await
-        .expect("table dropped");
-    connection.close().await.expect("closed");
+    common::drop_sqlite_table(&app.database_url, "activity_events").await;
 
     let reply = app.get("/api/reports/activity?window=7").await;
     let id = assert_opaque_server_error(&reply, 500, "Internal Server Error");

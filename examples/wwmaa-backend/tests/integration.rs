@@ -182,25 +182,18 @@ impl Run {
         let mut service = Process::spawn(
             "wwmaa-backend",
             dir.path(),
-            Command::new(env!("CARGO_BIN_EXE_wwmaa-backend"))
-                .env_clear()
-                .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-                .env("BIND_ADDR", service_addr.to_string())
-                .env("DATABASE_URL", &database_url)
-                .env("REDIS_URL", &peers.redis_url)
-                .env("CACHE_KEY_PREFIX", common::unique_name("integration"))
-                .env("SANDBOX_LATENCY_MS", "5")
-                .env("OTEL_SERVICE_NAME", "wwmaa-backend")
-                .env("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint)
-                .env("OTEL_EXPORTER_OTLP_PROTOCOL", protocol.otel_name())
-                .env("OTEL_BSP_SCHEDULE_DELAY", "200")
-                .env("OTEL_BLRP_SCHEDULE_DELAY", "200")
-                .env("OTEL_METRIC_EXPORT_INTERVAL", "1000")
-                // The largest report takes hundreds of milliseconds on PostgreSQL.
-                .env("SLOW_QUERY_THRESHOLD_SECONDS", "0.02")
-                .env("SLOW_QUERY_LOG_FILE", &slow_query_log)
-                .env("LOG_FORMAT", "json")
-                .env("RUST_LOG", "info"),
+            common::service_command(
+                service_addr,
+                &database_url,
+                &endpoint,
+                protocol.otel_name(),
+                &slow_query_log,
+            )
+            .env("REDIS_URL", &peers.redis_url)
+            .env("CACHE_KEY_PREFIX", common::unique_name("integration"))
+            .env("SANDBOX_LATENCY_MS", "5")
+            // The largest report takes hundreds of milliseconds on PostgreSQL.
+            .env("SLOW_QUERY_THRESHOLD_SECONDS", "0.02"),
         );
         wait_listening(&mut service, service_addr);
         let base = format!("http://{service_addr}");

@@ -21,7 +21,6 @@ use std::time::{Duration, Instant};
 use common::{free_port, wait_listening, Process, WAIT};
 use otelix_testkit::Receiver;
 use serde_json::json;
-use sqlx::Connection as _;
 
 /// A secret that can be found again: a fixed marker, what it is, and a per-run nonce.
 fn secret(kind: &str, nonce: &str) -> String {
@@ -61,24 +60,17 @@ async fn secrets_of_a_request_never_reach_spans_logs_metrics_or_the_slow_query_l
     let mut service = Process::spawn(
         "wwmaa-backend",
         dir.path(),
-        Command::new(env!("CARGO_BIN_EXE_wwmaa-backend"))
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("BIND_ADDR", addr.to_string())
-            .env("DATABASE_URL", &database_url)
-            .env("APP_ENV", "development")
-            .env("SANDBOX_LATENCY_MS", "2")
-            .env("OTEL_SERVICE_NAME", "wwmaa-backend")
-            .env("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.grpc_endpoint())
-            .env("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
-            .env("OTEL_BSP_SCHEDULE_DELAY", "100")
-            .env("OTEL_BLRP_SCHEDULE_DELAY", "100")
-            .env("OTEL_METRIC_EXPORT_INTERVAL", "500")
-            // Every statement is logged as a slow query.
-            .env("SLOW_QUERY_THRESHOLD_SECONDS", "0.000001")
-            .env("SLOW_QUERY_LOG_FILE", &slow_query_log)
-            .env("LOG_FORMAT", "json")
-            .env("RUST_LOG", "info"),
+        common::service_command(
+            addr,
+            &database_url,
+            &receiver.grpc_endpoint(),
+            "grpc",
+            &slow_query_log,
+        )
+        .env("APP_ENV", "development")
+        .env("SANDBOX_LATENCY_MS", "2")
+        // Every statement is logged as a slow query.
+        .env("SLOW_QUERY_THRESHOLD_SECONDS", "0.000001"),
     );
     wait_listening(&mut service, addr);
     let base = format!("http://{addr}");
@@ -154,14 +146,7 @@ async fn secrets_of_a_request_never_reach_spans_logs_metrics_or_the_slow_query_l
     )
     .await;
     assert_eq!(invalid.status, 400, "{}", invalid.body);
-    let mut connection = sqlx::SqliteConnection::connect(&database_url)
-        .await
-        .expect("the service's database opens");
-    sqlx::query("DROP TABLE activity_events")
-        .execute(&mut connection)
-        .await
-        .expect("table dropped");
-    connection.close().await.expect("closed");
+    common::drop_sqlite_table(&database_url, "activity_events").await;
     let failed = send(
         client
             .get(format!("{base}/api/reports/activity?window=7"))

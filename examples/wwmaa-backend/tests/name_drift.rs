@@ -23,7 +23,6 @@ use std::time::Duration;
 use common::{Backends, TestApp, WAIT};
 use promql_parser::parser::{self, Expr};
 use promql_parser::util::{walk_expr, ExprVisitor};
-use sqlx::Connection as _;
 
 /// Names Prometheus makes itself, per target or for rules, never in a service's exposition.
 const PROMETHEUS_OWN: &[&str] = &[
@@ -73,14 +72,7 @@ async fn every_metric_and_label_the_alerts_and_dashboard_query_is_exposed() {
     let app = common::start(Backends::Embedded, &[("SANDBOX_FAILURE_RATE", "1")], |c| c)
         .await
         .expect("embedded backends");
-    let mut connection = sqlx::SqliteConnection::connect(&app.database_url)
-        .await
-        .expect("the test database opens");
-    sqlx::query("DROP TABLE activity_events")
-        .execute(&mut connection)
-        .await
-        .expect("table dropped");
-    connection.close().await.expect("closed");
+    common::drop_sqlite_table(&app.database_url, "activity_events").await;
     assert_eq!(app.get("/api/reports/activity?window=7").await.status, 500);
     let paid = app
         .post(

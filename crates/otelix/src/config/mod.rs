@@ -1126,32 +1126,26 @@ impl Env<'_> {
         var: &'static str,
         parse: impl FnOnce(&str) -> Result<T, &'static str>,
     ) -> Result<Option<T>, ConfigError> {
-        let Some(raw) = (self.lookup)(var) else {
-            return Ok(None);
-        };
-        let raw = raw
-            .into_string()
-            .map_err(|_| ConfigError::NotUnicode { var })?;
-        if raw.trim().is_empty() {
-            return Ok(None);
-        }
-        parse(&raw)
-            .map(Some)
-            .map_err(|expected| ConfigError::InvalidEnv {
-                var,
-                value: raw,
-                expected: expected.to_owned(),
-            })
+        self.get_showing(var, parse, str::to_owned)
     }
-}
 
-impl Env<'_> {
     /// As [`Env::get`] for a secret: an error names the variable and what is wrong, never the
     /// value.
     fn get_secret<T>(
         &self,
         var: &'static str,
         parse: impl FnOnce(&str) -> Result<T, &'static str>,
+    ) -> Result<Option<T>, ConfigError> {
+        self.get_showing(var, parse, hidden)
+    }
+
+    /// The parsed value of `var`; `None` when unset or blank. An error shows the value as
+    /// `show` renders it.
+    fn get_showing<T>(
+        &self,
+        var: &'static str,
+        parse: impl FnOnce(&str) -> Result<T, &'static str>,
+        show: impl FnOnce(&str) -> String,
     ) -> Result<Option<T>, ConfigError> {
         let Some(raw) = (self.lookup)(var) else {
             return Ok(None);
@@ -1166,7 +1160,7 @@ impl Env<'_> {
             .map(Some)
             .map_err(|expected| ConfigError::InvalidEnv {
                 var,
-                value: hidden(&raw),
+                value: show(&raw),
                 expected: expected.to_owned(),
             })
     }

@@ -516,3 +516,44 @@ pub(crate) fn wait_listening(process: &mut Process, addr: SocketAddr) {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// The real `wwmaa-backend` binary with nothing but `PATH` from the test's environment, on
+/// `addr` and `database_url`, exporting to `endpoint` over `protocol` with short export
+/// intervals, JSON logs at `info` and its slow-query log at `slow_query_log`. Tests add the
+/// rest with `.env(...)`.
+pub(crate) fn service_command(
+    addr: SocketAddr,
+    database_url: &str,
+    endpoint: &str,
+    protocol: &str,
+    slow_query_log: &Path,
+) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_wwmaa-backend"));
+    command
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("BIND_ADDR", addr.to_string())
+        .env("DATABASE_URL", database_url)
+        .env("OTEL_SERVICE_NAME", "wwmaa-backend")
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
+        .env("OTEL_EXPORTER_OTLP_PROTOCOL", protocol)
+        .env("OTEL_BSP_SCHEDULE_DELAY", "100")
+        .env("OTEL_BLRP_SCHEDULE_DELAY", "100")
+        .env("OTEL_METRIC_EXPORT_INTERVAL", "500")
+        .env("SLOW_QUERY_LOG_FILE", slow_query_log)
+        .env("LOG_FORMAT", "json")
+        .env("RUST_LOG", "info");
+    command
+}
+
+/// Drops `table` from the SQLite database of `database_url`, behind the service's back.
+pub(crate) async fn drop_sqlite_table(database_url: &str, table: &str) {
+    let mut connection = sqlx::SqliteConnection::connect(database_url)
+        .await
+        .expect("the test database opens");
+    sqlx::query(AssertSqlSafe(format!("DROP TABLE {table}")))
+        .execute(&mut connection)
+        .await
+        .expect("table dropped");
+    connection.close().await.expect("closed");
+}
