@@ -663,7 +663,8 @@ impl<A: SpanAttributes, C: ClassifyError> InFlight<A, C> {
             error_type,
         };
         // An exemplar only for a trace that is exported, so that it leads somewhere.
-        let span_context = self.cx.span().span_context().clone();
+        let span = self.cx.span();
+        let span_context = span.span_context();
         let exemplar = span_context.is_sampled().then(|| span_context.trace_id());
         let mut durations = self.worker.durations.borrow_mut();
         if let Some(bound) = durations.get(&key) {
