@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
-use otelix_testkit::{Counts, Receiver};
+use otelix_testkit::{Behavior, Counts, Receiver};
 
 /// OTLP receiver that counts spans, metric data points and log records.
 #[derive(Debug, Parser)]
@@ -22,6 +22,25 @@ struct Args {
     /// Interval between count lines: `500ms`, `1s`, `2m`, or plain seconds (`1.5`).
     #[arg(long, default_value = "1s", value_parser = parse_interval)]
     report_every: Duration,
+    /// How to answer exports: `accept`, `reject` (gRPC UNAVAILABLE / HTTP 503), `hang` (never
+    /// answer), or `delay=<duration>` (answer after it, such as `delay=3s`). Rejected exports
+    /// are not counted as received items.
+    #[arg(long, default_value = "accept", value_parser = parse_behavior)]
+    behavior: Behavior,
+}
+
+fn parse_behavior(text: &str) -> Result<Behavior, String> {
+    match text.trim() {
+        "accept" => Ok(Behavior::Accept),
+        "reject" => Ok(Behavior::Reject),
+        "hang" => Ok(Behavior::Hang),
+        other => match other.strip_prefix("delay=") {
+            Some(delay) => parse_interval(delay).map(Behavior::Delay),
+            None => Err(format!(
+                "{other:?} is not accept, reject, hang or delay=<duration>"
+            )),
+        },
+    }
 }
 
 fn parse_interval(text: &str) -> Result<Duration, String> {
@@ -77,6 +96,7 @@ async fn main() -> ExitCode {
         .with_grpc_addr(args.grpc_addr)
         .with_http_addr(args.http_addr)
         .with_keep_items(false)
+        .with_behavior(args.behavior)
         .build()
     {
         Ok(receiver) => receiver,
