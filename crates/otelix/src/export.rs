@@ -479,18 +479,35 @@ impl Drop for BatchExportProcessor {
 /// One export thread: takes sealed batches (sealing the current one when the schedule delay
 /// passes), exports them one at a time through its own exporter, stops once the processor is
 /// closed and the queue is empty.
+/// The first wait after a failed export.
+const MIN_RETRY_DELAY: Duration = Duration::from_millis(100);
+/// The longest wait between failed exports.
+const MAX_RETRY_DELAY: Duration = Duration::from_secs(5);
+
 fn export_loop<E: SpanExporter>(shared: &Shared, exporter: E) {
     let mut next_tick = Instant::now() + shared.schedule_delay;
+    // After a failed export this thread waits before the next one (doubling from
+    // MIN_RETRY_DELAY up to MAX_RETRY_DELAY), so a collector that refuses connections at once
+    // does not turn the export threads into a busy loop on the service's cores. Spans keep
+    // queueing meanwhile, within the queue bound. Shutdown does not wait.
+    let mut retry_at: Option<Instant> = None;
+    let mut retry_delay = Duration::ZERO;
     let mut state = shared.lock();
     loop {
-        if let Some(batch) = state.sealed.pop_front() {
+        let backing_off = !state.closed && retry_at.is_some_and(|at| Instant::now() < at);
+        if let Some(batch) = (!backing_off).then(|| state.sealed.pop_front()).flatten() {
             state.queued -= batch.len();
             state.in_flight += 1;
             drop(state);
             let items = batch.len() as u64;
             let exported = block_on_with_timeout(exporter.export(batch), shared.export_timeout);
-            if !matches!(exported, Some(Ok(()))) {
+            if matches!(exported, Some(Ok(()))) {
+                retry_at = None;
+                retry_delay = Duration::ZERO;
+            } else {
                 shared.drops.add(DropReason::ExportFailed, items);
+                retry_delay = (retry_delay * 2).clamp(MIN_RETRY_DELAY, MAX_RETRY_DELAY);
+                retry_at = Some(Instant::now() + retry_delay);
             }
             next_tick = Instant::now() + shared.schedule_delay;
             state = shared.lock();
@@ -513,9 +530,13 @@ fn export_loop<E: SpanExporter>(shared: &Shared, exporter: E) {
                 continue;
             }
         }
+        let wake_at = match retry_at {
+            Some(at) if backing_off => at.min(next_tick),
+            _ => next_tick,
+        };
         state = shared
             .work
-            .wait_timeout(state, next_tick.saturating_duration_since(now))
+            .wait_timeout(state, wake_at.saturating_duration_since(now))
             .unwrap_or_else(PoisonError::into_inner)
             .0;
     }
@@ -598,12 +619,14 @@ mod tests {
     #[derive(Debug, Default, Clone)]
     struct TestExporter {
         exported: Arc<AtomicU64>,
+        attempts: Arc<AtomicU64>,
         hold: Arc<AtomicBool>,
         fail: Arc<AtomicBool>,
     }
 
     impl SpanExporter for TestExporter {
         async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+            self.attempts.fetch_add(1, Ordering::AcqRel);
             while self.hold.load(Ordering::Acquire) {
                 std::thread::sleep(Duration::from_millis(1));
             }
@@ -614,6 +637,32 @@ mod tests {
                 .fetch_add(batch.len() as u64, Ordering::AcqRel);
             Ok(())
         }
+    }
+
+    #[test]
+    fn failed_exports_back_off_instead_of_spinning_and_resume() {
+        let exporter = TestExporter::default();
+        exporter.fail.store(true, Ordering::Release);
+        let processor = processor(&exporter, settings(10_000, 10));
+        for i in 0..5_000 {
+            processor.on_end(span(i, true));
+        }
+        std::thread::sleep(Duration::from_millis(350));
+        // 500 sealed batches; two threads waiting 100 ms, then 200 ms, after each failure.
+        let attempts = exporter.attempts.load(Ordering::Acquire);
+        assert!(
+            (1..=8).contains(&attempts),
+            "{attempts} export attempts in 350 ms"
+        );
+        exporter.fail.store(false, Ordering::Release);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while exporter.exported.load(Ordering::Acquire) == 0 {
+            assert!(Instant::now() < deadline, "exports did not resume");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(processor
+            .shutdown_with_timeout(Duration::from_secs(5))
+            .is_ok());
     }
 
     fn settings(queue: usize, batch: usize) -> BatchSettings {
