@@ -159,6 +159,24 @@ impl BoundExemplars {
             *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(exemplar);
         }
     }
+
+    /// The exemplar kept in the bucket whose upper bound is `upper_bound` (`f64::INFINITY`
+    /// for `+Inf`).
+    pub fn get(&self, upper_bound: f64) -> Option<Exemplar> {
+        let bounds = &self.family.bounds;
+        let index = if upper_bound.is_infinite() {
+            bounds.len()
+        } else {
+            bounds.iter().position(|b| *b == upper_bound)?
+        };
+        let exemplar = *self
+            .series
+            .buckets
+            .get(index)?
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        exemplar
+    }
 }
 
 /// The exemplar histograms of one telemetry pipeline, by Prometheus metric name.
@@ -181,15 +199,13 @@ impl ExemplarRegistry {
         }
     }
 
-    /// The exemplar of the series of `family` whose labels are `labels` (name, value pairs as
-    /// the bridge wrote them), in the bucket whose upper bound is `upper_bound`
-    /// (`f64::INFINITY` for `+Inf`).
-    pub fn lookup<'a>(
+    /// The exemplars of the series of `family` whose labels are `labels` (name, value pairs as
+    /// the bridge wrote them), for reading each bucket's with [`BoundExemplars::get`].
+    pub fn series<'a>(
         &self,
         family: &str,
         labels: impl IntoIterator<Item = (&'a str, &'a str)>,
-        upper_bound: f64,
-    ) -> Option<Exemplar> {
+    ) -> Option<BoundExemplars> {
         let family = self
             .families
             .lock()
@@ -203,17 +219,18 @@ impl ExemplarRegistry {
             .unwrap_or_else(PoisonError::into_inner)
             .get(&key)
             .cloned()?;
-        let index = if upper_bound.is_infinite() {
-            family.bounds.len()
-        } else {
-            family.bounds.iter().position(|b| *b == upper_bound)?
-        };
-        let exemplar = *series
-            .buckets
-            .get(index)?
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        exemplar
+        Some(BoundExemplars { family, series })
+    }
+
+    /// The exemplar of the series of `family` with `labels` in the bucket whose upper bound is
+    /// `upper_bound` (`f64::INFINITY` for `+Inf`).
+    pub fn lookup<'a>(
+        &self,
+        family: &str,
+        labels: impl IntoIterator<Item = (&'a str, &'a str)>,
+        upper_bound: f64,
+    ) -> Option<Exemplar> {
+        self.series(family, labels)?.get(upper_bound)
     }
 
     /// Whether `family` has exemplars kept.

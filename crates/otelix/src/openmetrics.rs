@@ -112,15 +112,14 @@ pub fn encode(families: &[MetricFamily], exemplars: Option<&ExemplarRegistry>) -
                 }
                 MetricType::HISTOGRAM => {
                     let histogram = metric.get_histogram();
-                    let exemplar = |bound: f64| {
-                        exemplars.filter(|_| keeps_exemplars).and_then(|registry| {
-                            registry.lookup(
-                                name,
-                                metric.get_label().iter().map(|l| (l.name(), l.value())),
-                                bound,
-                            )
-                        })
-                    };
+                    // The series' exemplars, found once for all its buckets.
+                    let series = exemplars.filter(|_| keeps_exemplars).and_then(|registry| {
+                        registry.series(
+                            name,
+                            metric.get_label().iter().map(|l| (l.name(), l.value())),
+                        )
+                    });
+                    let exemplar = |bound: f64| series.as_ref().and_then(|s| s.get(bound));
                     let mut infinity_seen = false;
                     for bucket in histogram.get_bucket() {
                         let bound = bucket.upper_bound();
