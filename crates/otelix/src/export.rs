@@ -1,16 +1,17 @@
-//! otelix's batch span processor: spans leave the request thread through a bounded queue and
-//! are exported in batches by dedicated threads, several exports in flight, every lost span
-//! counted in `otelix.exporter.dropped`.
+//! otelix's batch processors for spans and log records: items leave the request thread
+//! through a bounded queue and are exported in batches by dedicated threads, several exports
+//! in flight, every lost item counted in `otelix.exporter.dropped` (attribute `signal`).
 //!
-//! Why not the SDK's `BatchSpanProcessor`: it runs one export at a time, so while a batch is
-//! on the wire the queue only fills, and at saturation throughput its default 2048-span queue
-//! overflowed and dropped half the spans (issue 10); and its drops are visible only as one
-//! internal log line, never as a metric an alert can read.
+//! Why not the SDK's `BatchSpanProcessor` and `BatchLogProcessor`: the span processor runs one
+//! export at a time, so while a batch is on the wire the queue only fills, and at saturation
+//! throughput its default 2048-span queue overflowed and dropped half the spans (issue 10);
+//! and both make their drops visible only as one internal log line, never as a metric an
+//! alert can read (issue 11).
 //!
-//! The request path costs one uncontended mutex lock and a move of the `SpanData` into the
-//! current batch; a full batch is sealed and one export thread woken, once per batch. Memory is
-//! bounded: at most `max_queue_size` spans wait in the queue, plus at most one batch
-//! (`max_export_batch_size` spans) per export thread being exported.
+//! The request path costs one uncontended mutex lock and a move of the item into the current
+//! batch; a full batch is sealed and one export thread woken, once per batch. Memory is
+//! bounded: at most `max_queue_size` items wait in the queue, plus at most one batch
+//! (`max_export_batch_size` items) per export thread being exported.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -20,9 +21,11 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::task::{Context as TaskContext, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
+use opentelemetry::logs::Severity;
 use opentelemetry::metrics::{Meter, ObservableCounter};
-use opentelemetry::{Context, KeyValue};
+use opentelemetry::{Context, InstrumentationScope, KeyValue};
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::logs::{LogBatch, LogExporter, LogProcessor, SdkLogRecord};
 use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
 use opentelemetry_sdk::Resource;
 
@@ -34,6 +37,41 @@ const TRACING_TARGET: &str = "otelix::export";
 
 /// Name of the counter of telemetry lost before reaching the collector.
 pub const DROPPED_METRIC: &str = "otelix.exporter.dropped";
+
+/// The telemetry a processor carries: the `signal` attribute of `otelix.exporter.dropped`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Signal {
+    /// Spans, by [`BatchExportProcessor`].
+    Traces,
+    /// Log records, by [`BatchLogExportProcessor`].
+    Logs,
+}
+
+impl Signal {
+    const ALL: [Signal; 2] = [Signal::Traces, Signal::Logs];
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Signal::Traces => "traces",
+            Signal::Logs => "logs",
+        }
+    }
+
+    /// What the items are called in messages.
+    fn items(self) -> &'static str {
+        match self {
+            Signal::Traces => "spans",
+            Signal::Logs => "log records",
+        }
+    }
+
+    fn thread_name(self, i: usize) -> String {
+        match self {
+            Signal::Traces => format!("otelix-span-export-{i}"),
+            Signal::Logs => format!("otelix-log-export-{i}"),
+        }
+    }
+}
 
 /// Why an item was dropped: the `reason` attribute of `otelix.exporter.dropped`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -70,15 +108,24 @@ impl DropReason {
     }
 }
 
-/// Counts of dropped spans, by reason, and the rate-limited warning about them.
-#[derive(Default)]
+/// Counts of one signal's dropped items, by reason, and the rate-limited warning about them.
 pub(crate) struct DropCounter {
+    signal: Signal,
     counts: [AtomicU64; 3],
     log_dispatch: OnceLock<tracing::Dispatch>,
     limiter: RateLimiter<DropReason>,
 }
 
 impl DropCounter {
+    pub(crate) fn new(signal: Signal) -> Self {
+        DropCounter {
+            signal,
+            counts: Default::default(),
+            log_dispatch: OnceLock::new(),
+            limiter: RateLimiter::default(),
+        }
+    }
+
     fn add(&self, reason: DropReason, items: u64) {
         if items == 0 {
             return;
@@ -87,14 +134,16 @@ impl DropCounter {
         if !self.limiter.allow(reason) {
             return;
         }
+        let signal = self.signal;
         let warn = || {
             tracing::warn!(
                 target: TRACING_TARGET,
-                signal = "traces",
+                signal = signal.as_str(),
                 reason = reason.as_str(),
                 dropped = items,
                 dropped_total = total,
-                "spans dropped instead of exported (counted in otelix_exporter_dropped_total; this warning repeats at most once a minute per reason)"
+                "{} dropped instead of exported (counted in otelix_exporter_dropped_total; this warning repeats at most once a minute per reason)",
+                signal.items(),
             );
         };
         match self.log_dispatch.get() {
@@ -111,6 +160,7 @@ impl DropCounter {
 impl std::fmt::Debug for DropCounter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut s = f.debug_struct("DropCounter");
+        s.field("signal", &self.signal.as_str());
         for reason in DropReason::ALL {
             s.field(reason.as_str(), &self.get(reason));
         }
@@ -119,11 +169,12 @@ impl std::fmt::Debug for DropCounter {
 }
 
 /// Registers `otelix.exporter.dropped` (`{item}`; attributes `signal` and `reason`) on `meter`,
-/// observing `traces` from the start, zeros included, so the series exist before the first
-/// drop and `increase()` sees it.
+/// observing every signal from the start, zeros included (a signal without a processor given
+/// here, not exported, stays at zero), so the series exist before the first drop and
+/// `increase()` sees it.
 pub(crate) fn register_dropped_metric(
     meter: &Meter,
-    traces: Arc<DropCounter>,
+    counters: Vec<Arc<DropCounter>>,
 ) -> ObservableCounter<u64> {
     meter
         .u64_observable_counter(DROPPED_METRIC)
@@ -132,42 +183,46 @@ pub(crate) fn register_dropped_metric(
             "Telemetry items dropped instead of exported: queue full, export failed, or shutdown",
         )
         .with_callback(move |observer| {
-            for reason in DropReason::ALL {
-                observer.observe(
-                    traces.get(reason),
-                    &[
-                        KeyValue::new("signal", "traces"),
-                        KeyValue::new("reason", reason.as_str()),
-                    ],
-                );
+            for signal in Signal::ALL {
+                let counter = counters.iter().find(|c| c.signal == signal);
+                for reason in DropReason::ALL {
+                    observer.observe(
+                        counter.map_or(0, |c| c.get(reason)),
+                        &[
+                            KeyValue::new("signal", signal.as_str()),
+                            KeyValue::new("reason", reason.as_str()),
+                        ],
+                    );
+                }
             }
         })
         .build()
 }
 
-/// Spans lost by a [`BatchExportProcessor`], by reason.
+/// Items (spans or log records) lost by a [`BatchExportProcessor`] or a
+/// [`BatchLogExportProcessor`], by reason.
 #[derive(Debug, Clone)]
 pub struct ExportHandle {
     drops: Arc<DropCounter>,
 }
 
 impl ExportHandle {
-    /// Spans dropped because the queue was full.
+    /// Items dropped because the queue was full.
     pub fn dropped_queue_full(&self) -> u64 {
         self.drops.get(DropReason::QueueFull)
     }
 
-    /// Spans dropped because their export failed or timed out.
+    /// Items dropped because their export failed or timed out.
     pub fn dropped_export_failed(&self) -> u64 {
         self.drops.get(DropReason::ExportFailed)
     }
 
-    /// Spans dropped because they ended after shutdown or were still queued at its deadline.
+    /// Items dropped because they ended after shutdown or were still queued at its deadline.
     pub fn dropped_shutdown(&self) -> u64 {
         self.drops.get(DropReason::Shutdown)
     }
 
-    /// All spans dropped so far.
+    /// All items dropped so far.
     pub fn dropped(&self) -> u64 {
         DropReason::ALL.iter().map(|r| self.drops.get(*r)).sum()
     }
@@ -181,23 +236,22 @@ impl ExportHandle {
     }
 }
 
-#[derive(Default)]
-struct State {
+struct State<T> {
     /// The batch being filled.
-    current: Vec<SpanData>,
+    current: Vec<T>,
     /// Full batches waiting for an export thread.
-    sealed: VecDeque<Vec<SpanData>>,
-    /// Spans in `current` and `sealed`.
+    sealed: VecDeque<Vec<T>>,
+    /// Items in `current` and `sealed`.
     queued: usize,
     /// Batches being exported.
     in_flight: usize,
     /// Export threads still running.
     workers: usize,
-    /// No more spans are accepted; the workers drain the queue and stop.
+    /// No more items are accepted; the workers drain the queue and stop.
     closed: bool,
 }
 
-impl State {
+impl<T> State<T> {
     fn seal(&mut self, capacity: usize) {
         if !self.current.is_empty() {
             let batch = std::mem::replace(&mut self.current, Vec::with_capacity(capacity));
@@ -206,8 +260,8 @@ impl State {
     }
 }
 
-struct Shared {
-    state: Mutex<State>,
+struct Shared<T> {
+    state: Mutex<State<T>>,
     /// Export threads wait here for a sealed batch, the schedule delay, or shutdown.
     work: Condvar,
     /// Flush and shutdown wait here for the queue to empty or the workers to stop.
@@ -219,38 +273,69 @@ struct Shared {
     export_timeout: Duration,
 }
 
-impl Shared {
-    fn lock(&self) -> MutexGuard<'_, State> {
-        // A panicking exporter must not stop span collection: the state stays consistent
-        // because every critical section is a few field updates.
+impl<T> Shared<T> {
+    fn lock(&self) -> MutexGuard<'_, State<T>> {
+        // A panicking exporter must not stop collection: the state stays consistent because
+        // every critical section is a few field updates.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
-/// A span processor for throughput: a bounded queue filled without blocking, batches exported
-/// by dedicated threads with several exports in flight, and every span it loses counted by
-/// reason (see [`ExportHandle`] and the `otelix.exporter.dropped` metric).
-///
-/// - `on_end` moves a sampled span into the current batch; when the queue already holds
-///   `max_queue_size` spans it drops the span instead (`queue_full`) and never blocks.
-/// - A batch is sealed when it reaches `max_export_batch_size` spans, or when
-///   `schedule_delay` passed since the last export, and goes to the next free export thread.
-///   There is one export thread per exporter given to [`BatchExportProcessor::new`], so that
-///   many exports run at once, each exporter only ever running one (the SDK's contract).
-/// - An export that fails or takes longer than `export_timeout` loses its batch
-///   (`export_failed`).
-/// - `force_flush` and `shutdown` export everything queued; spans ending after shutdown, and
-///   spans still queued when the shutdown deadline passes, are dropped (`shutdown`).
-pub struct BatchExportProcessor {
-    shared: Arc<Shared>,
+/// What an export thread drives: one SDK exporter, spans or log records.
+trait BatchExporter<T>: Send + 'static {
+    fn set_resource(&mut self, resource: &Resource);
+    async fn export(&self, batch: Vec<T>) -> OTelSdkResult;
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult;
+}
+
+struct Spans<E>(E);
+
+impl<E: SpanExporter + 'static> BatchExporter<SpanData> for Spans<E> {
+    fn set_resource(&mut self, resource: &Resource) {
+        self.0.set_resource(resource);
+    }
+
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        self.0.export(batch).await
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.0.shutdown_with_timeout(timeout)
+    }
+}
+
+/// A log record and its scope, owned by the queue (the SDK hands them over by reference).
+type LogItem = Box<(SdkLogRecord, InstrumentationScope)>;
+
+struct Logs<E>(E);
+
+impl<E: LogExporter + 'static> BatchExporter<LogItem> for Logs<E> {
+    fn set_resource(&mut self, resource: &Resource) {
+        self.0.set_resource(resource);
+    }
+
+    async fn export(&self, batch: Vec<LogItem>) -> OTelSdkResult {
+        let records: Vec<(&SdkLogRecord, &InstrumentationScope)> =
+            batch.iter().map(|item| (&item.0, &item.1)).collect();
+        self.0.export(LogBatch::new(&records)).await
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.0.shutdown_with_timeout(timeout)
+    }
+}
+
+/// The queue and export threads shared by both processors.
+struct Batcher<T> {
+    shared: Arc<Shared<T>>,
     start: Mutex<Option<StartWorkers>>,
 }
 
 type StartWorkers = Box<dyn FnOnce(Option<&Resource>) + Send>;
 
-impl std::fmt::Debug for BatchExportProcessor {
+impl<T> std::fmt::Debug for Batcher<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BatchExportProcessor")
+        f.debug_struct("Batcher")
             .field("max_queue_size", &self.shared.max_queue_size)
             .field("max_export_batch_size", &self.shared.max_batch)
             .field("drops", &self.shared.drops)
@@ -258,26 +343,16 @@ impl std::fmt::Debug for BatchExportProcessor {
     }
 }
 
-impl BatchExportProcessor {
-    /// A processor exporting through `exporters`, one export thread each (so
-    /// `exporters.len()` exports can be in flight), with the queue and batch sizes, the
-    /// schedule delay and the export timeout of `settings`.
-    pub fn new<E>(exporters: Vec<E>, settings: BatchSettings) -> Self
-    where
-        E: SpanExporter + 'static,
-    {
-        Self::with_runtime(exporters, settings, None)
-    }
-
-    /// As [`BatchExportProcessor::new`], with `runtime` entered on the export threads (the
-    /// gRPC exporter's channel and timers live on otelix's export runtime).
-    pub(crate) fn with_runtime<E>(
-        exporters: Vec<E>,
+impl<T> Batcher<T> {
+    fn new<X>(
+        signal: Signal,
+        exporters: Vec<X>,
         settings: BatchSettings,
         runtime: Option<tokio::runtime::Handle>,
     ) -> Self
     where
-        E: SpanExporter + 'static,
+        T: Send + 'static,
+        X: BatchExporter<T>,
     {
         let max_batch = settings
             .max_export_batch_size
@@ -285,19 +360,23 @@ impl BatchExportProcessor {
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 current: Vec::with_capacity(max_batch),
-                ..State::default()
+                sealed: VecDeque::new(),
+                queued: 0,
+                in_flight: 0,
+                workers: 0,
+                closed: false,
             }),
             work: Condvar::new(),
             progress: Condvar::new(),
-            drops: Arc::new(DropCounter::default()),
+            drops: Arc::new(DropCounter::new(signal)),
             max_queue_size: settings.max_queue_size.max(1),
             max_batch,
             schedule_delay: settings.schedule_delay,
             export_timeout: settings.export_timeout,
         });
-        // The export threads start once the tracer provider hands over its resource (it
-        // always does, in `build`): an exporter that already ran on another thread could no
-        // longer be given it.
+        // The export threads start once the provider hands over its resource (it always
+        // does, in `build`): an exporter that already ran on another thread could no longer
+        // be given it.
         let thread_shared = Arc::clone(&shared);
         let start: StartWorkers = Box::new(move |resource| {
             for (i, mut exporter) in exporters.into_iter().enumerate() {
@@ -308,26 +387,32 @@ impl BatchExportProcessor {
                 let runtime = runtime.clone();
                 thread_shared.lock().workers += 1;
                 let spawned = std::thread::Builder::new()
-                    .name(format!("otelix-span-export-{i}"))
+                    .name(signal.thread_name(i))
                     .spawn(move || {
                         let _entered = runtime.as_ref().map(tokio::runtime::Handle::enter);
+                        // What the exporter itself emits (a transport's logs) must not come
+                        // back into the pipeline it is exporting.
+                        let _suppressed = Context::enter_telemetry_suppressed_scope();
                         export_loop(&worker_shared, exporter);
                     });
                 if let Err(error) = spawned {
                     thread_shared.lock().workers -= 1;
-                    tracing::error!(target: TRACING_TARGET, %error, "cannot start a span export thread");
+                    tracing::error!(
+                        target: TRACING_TARGET,
+                        %error,
+                        signal = signal.as_str(),
+                        "cannot start an export thread"
+                    );
                 }
             }
         });
-        BatchExportProcessor {
+        Batcher {
             shared,
             start: Mutex::new(Some(start)),
         }
     }
 
-    /// Counters of the spans this processor dropped; usable after the processor moved into
-    /// a tracer provider.
-    pub fn handle(&self) -> ExportHandle {
+    fn handle(&self) -> ExportHandle {
         ExportHandle {
             drops: Arc::clone(&self.shared.drops),
         }
@@ -341,6 +426,30 @@ impl BatchExportProcessor {
             .take();
         if let Some(start) = start {
             start(resource);
+        }
+    }
+
+    /// Queues `item`, or drops and counts it when the queue is full or closed; never blocks
+    /// on an export.
+    fn push(&self, item: T) {
+        let shared = &*self.shared;
+        let mut state = shared.lock();
+        if state.closed {
+            drop(state);
+            shared.drops.add(DropReason::Shutdown, 1);
+            return;
+        }
+        if state.queued >= shared.max_queue_size {
+            drop(state);
+            shared.drops.add(DropReason::QueueFull, 1);
+            return;
+        }
+        state.current.push(item);
+        state.queued += 1;
+        if state.current.len() >= shared.max_batch {
+            state.seal(shared.max_batch);
+            drop(state);
+            shared.work.notify_one();
         }
     }
 
@@ -364,37 +473,6 @@ impl BatchExportProcessor {
                 .wait_timeout(state, left)
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
-        }
-    }
-}
-
-impl SpanProcessor for BatchExportProcessor {
-    fn on_start(&self, _span: &mut Span, _cx: &Context) {}
-
-    fn on_end(&self, span: SpanData) {
-        // Recorded but unsampled spans (database spans kept for slow-query detection) are
-        // not exported.
-        if !span.span_context.is_sampled() {
-            return;
-        }
-        let shared = &*self.shared;
-        let mut state = shared.lock();
-        if state.closed {
-            drop(state);
-            shared.drops.add(DropReason::Shutdown, 1);
-            return;
-        }
-        if state.queued >= shared.max_queue_size {
-            drop(state);
-            shared.drops.add(DropReason::QueueFull, 1);
-            return;
-        }
-        state.current.push(span);
-        state.queued += 1;
-        if state.current.len() >= shared.max_batch {
-            state.seal(shared.max_batch);
-            drop(state);
-            shared.work.notify_one();
         }
     }
 
@@ -456,16 +534,14 @@ impl SpanProcessor for BatchExportProcessor {
             Err(OTelSdkError::Timeout(timeout))
         }
     }
-
-    fn set_resource(&mut self, resource: &Resource) {
-        self.start_workers(Some(resource));
-    }
 }
 
-impl Drop for BatchExportProcessor {
-    /// Lets the export threads drain the queue and stop, without waiting for them (the tracer
+impl<T> Drop for Batcher<T> {
+    /// Lets the export threads drain the queue and stop, without waiting for them (the
     /// provider calls `shutdown` first when it is dropped).
     fn drop(&mut self) {
+        // Never started (no provider handed over a resource): start now, so what was queued
+        // is still exported.
         self.start_workers(None);
         {
             let mut state = self.shared.lock();
@@ -476,15 +552,157 @@ impl Drop for BatchExportProcessor {
     }
 }
 
-/// One export thread: takes sealed batches (sealing the current one when the schedule delay
-/// passes), exports them one at a time through its own exporter, stops once the processor is
-/// closed and the queue is empty.
+/// A span processor for throughput: a bounded queue filled without blocking, batches exported
+/// by dedicated threads with several exports in flight, and every span it loses counted by
+/// reason (see [`ExportHandle`] and the `otelix.exporter.dropped` metric).
+///
+/// - `on_end` moves a sampled span into the current batch; when the queue already holds
+///   `max_queue_size` spans it drops the span instead (`queue_full`) and never blocks.
+/// - A batch is sealed when it reaches `max_export_batch_size` spans, or when
+///   `schedule_delay` passed since the last export, and goes to the next free export thread.
+///   There is one export thread per exporter given to [`BatchExportProcessor::new`], so that
+///   many exports run at once, each exporter only ever running one (the SDK's contract).
+/// - An export that fails or takes longer than `export_timeout` loses its batch
+///   (`export_failed`); the thread then waits before its next export (100 ms, doubling up to
+///   5 s, while exports keep failing).
+/// - `force_flush` and `shutdown` export everything queued; spans ending after shutdown, and
+///   spans still queued when the shutdown deadline passes, are dropped (`shutdown`).
+#[derive(Debug)]
+pub struct BatchExportProcessor {
+    batcher: Batcher<SpanData>,
+}
+
+impl BatchExportProcessor {
+    /// A processor exporting through `exporters`, one export thread each (so
+    /// `exporters.len()` exports can be in flight), with the queue and batch sizes, the
+    /// schedule delay and the export timeout of `settings`.
+    pub fn new<E>(exporters: Vec<E>, settings: BatchSettings) -> Self
+    where
+        E: SpanExporter + 'static,
+    {
+        Self::with_runtime(exporters, settings, None)
+    }
+
+    /// As [`BatchExportProcessor::new`], with `runtime` entered on the export threads (the
+    /// gRPC exporter's channel and timers live on otelix's export runtime).
+    pub(crate) fn with_runtime<E>(
+        exporters: Vec<E>,
+        settings: BatchSettings,
+        runtime: Option<tokio::runtime::Handle>,
+    ) -> Self
+    where
+        E: SpanExporter + 'static,
+    {
+        let exporters = exporters.into_iter().map(Spans).collect();
+        BatchExportProcessor {
+            batcher: Batcher::new(Signal::Traces, exporters, settings, runtime),
+        }
+    }
+
+    /// Counters of the spans this processor dropped; usable after the processor moved into
+    /// a tracer provider.
+    pub fn handle(&self) -> ExportHandle {
+        self.batcher.handle()
+    }
+}
+
+impl SpanProcessor for BatchExportProcessor {
+    fn on_start(&self, _span: &mut Span, _cx: &Context) {}
+
+    fn on_end(&self, span: SpanData) {
+        // Recorded but unsampled spans (database spans kept for slow-query detection) are
+        // not exported.
+        if span.span_context.is_sampled() {
+            self.batcher.push(span);
+        }
+    }
+
+    /// Exports everything queued now, waiting at most twice the export timeout.
+    fn force_flush(&self) -> OTelSdkResult {
+        self.batcher.force_flush()
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.batcher.shutdown_with_timeout(timeout)
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.batcher.start_workers(Some(resource));
+    }
+}
+
+/// The log-record counterpart of [`BatchExportProcessor`]: the same bounded queue, export
+/// threads, back-off and drop counting (`signal="logs"` in `otelix.exporter.dropped`), with
+/// the `OTEL_BLRP_*` settings. Each record is copied, with its scope, into the queue, as the
+/// SDK's batch processor does.
+#[derive(Debug)]
+pub struct BatchLogExportProcessor {
+    batcher: Batcher<LogItem>,
+}
+
+impl BatchLogExportProcessor {
+    /// A processor exporting through `exporters`, one export thread each.
+    pub fn new<E>(exporters: Vec<E>, settings: BatchSettings) -> Self
+    where
+        E: LogExporter + 'static,
+    {
+        Self::with_runtime(exporters, settings, None)
+    }
+
+    /// As [`BatchLogExportProcessor::new`], with `runtime` entered on the export threads.
+    pub(crate) fn with_runtime<E>(
+        exporters: Vec<E>,
+        settings: BatchSettings,
+        runtime: Option<tokio::runtime::Handle>,
+    ) -> Self
+    where
+        E: LogExporter + 'static,
+    {
+        let exporters = exporters.into_iter().map(Logs).collect();
+        BatchLogExportProcessor {
+            batcher: Batcher::new(Signal::Logs, exporters, settings, runtime),
+        }
+    }
+
+    /// Counters of the log records this processor dropped; usable after the processor moved
+    /// into a logger provider.
+    pub fn handle(&self) -> ExportHandle {
+        self.batcher.handle()
+    }
+}
+
+impl LogProcessor for BatchLogExportProcessor {
+    fn emit(&self, record: &mut SdkLogRecord, scope: &InstrumentationScope) {
+        self.batcher
+            .push(Box::new((record.clone(), scope.clone())));
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.batcher.force_flush()
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.batcher.shutdown_with_timeout(timeout)
+    }
+
+    fn event_enabled(&self, _level: Severity, _target: &str, _name: Option<&str>) -> bool {
+        true
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.batcher.start_workers(Some(resource));
+    }
+}
+
 /// The first wait after a failed export.
 const MIN_RETRY_DELAY: Duration = Duration::from_millis(100);
 /// The longest wait between failed exports.
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(5);
 
-fn export_loop<E: SpanExporter>(shared: &Shared, exporter: E) {
+/// One export thread: takes sealed batches (sealing the current one when the schedule delay
+/// passes), exports them one at a time through its own exporter, stops once the processor is
+/// closed and the queue is empty.
+fn export_loop<T, X: BatchExporter<T>>(shared: &Shared<T>, exporter: X) {
     let mut next_tick = Instant::now() + shared.schedule_delay;
     // After a failed export this thread waits before the next one (doubling from
     // MIN_RETRY_DELAY up to MAX_RETRY_DELAY), so a collector that refuses connections at once
@@ -716,6 +934,135 @@ mod tests {
             exporter.exported.load(Ordering::Acquire) + handle.dropped(),
             5_000
         );
+    }
+
+    /// Counts the log records it exports; fails while `fail` is set.
+    #[derive(Debug, Default, Clone)]
+    struct TestLogExporter {
+        exported: Arc<AtomicU64>,
+        bodies: Arc<Mutex<Vec<String>>>,
+        fail: Arc<AtomicBool>,
+    }
+
+    impl LogExporter for TestLogExporter {
+        async fn export(&self, batch: LogBatch<'_>) -> OTelSdkResult {
+            if self.fail.load(Ordering::Acquire) {
+                return Err(OTelSdkError::InternalFailure("refused".into()));
+            }
+            let mut bodies = self.bodies.lock().unwrap_or_else(PoisonError::into_inner);
+            for (record, scope) in batch.iter() {
+                assert_eq!(scope.name(), "test-scope");
+                bodies.push(format!("{:?}", record.body()));
+            }
+            self.exported
+                .fetch_add(batch.iter().count() as u64, Ordering::AcqRel);
+            Ok(())
+        }
+    }
+
+    fn log_processor(exporter: &TestLogExporter, settings: BatchSettings) -> BatchLogExportProcessor {
+        let mut processor = BatchLogExportProcessor::new(vec![exporter.clone()], settings);
+        processor.set_resource(&Resource::builder_empty().build());
+        processor
+    }
+
+    /// Emits `n` records through a real logger provider, as the tracing bridge does.
+    fn emit_logs(provider: &opentelemetry_sdk::logs::SdkLoggerProvider, n: usize) {
+        use opentelemetry::logs::{LogRecord as _, Logger as _, LoggerProvider as _};
+        let logger = provider.logger("test-scope");
+        for i in 0..n {
+            let mut record = logger.create_log_record();
+            record.set_body(format!("line {i}").into());
+            logger.emit(record);
+        }
+    }
+
+    #[test]
+    fn log_records_are_exported_in_batches_with_their_scope() {
+        let exporter = TestLogExporter::default();
+        let processor = log_processor(&exporter, settings(10_000, 100));
+        let handle = processor.handle();
+        let provider = opentelemetry_sdk::logs::SdkLoggerProvider::builder()
+            .with_log_processor(processor)
+            .build();
+        emit_logs(&provider, 1_234);
+        assert!(provider.force_flush().is_ok());
+        assert_eq!(exporter.exported.load(Ordering::Acquire), 1_234);
+        let bodies = exporter.bodies.lock().unwrap_or_else(PoisonError::into_inner);
+        assert!(bodies.iter().any(|b| b.contains("line 1233")), "{:?}", bodies.last());
+        drop(bodies);
+        assert_eq!(handle.dropped(), 0);
+        assert!(provider.shutdown().is_ok());
+    }
+
+    #[test]
+    fn log_records_lost_to_a_full_queue_or_a_failed_export_are_counted_as_logs() {
+        let exporter = TestLogExporter::default();
+        exporter.fail.store(true, Ordering::Release);
+        let processor = log_processor(&exporter, settings(500, 50));
+        let handle = processor.handle();
+        let provider = opentelemetry_sdk::logs::SdkLoggerProvider::builder()
+            .with_log_processor(processor)
+            .build();
+        let start = Instant::now();
+        emit_logs(&provider, 5_000);
+        assert!(start.elapsed() < Duration::from_secs(2), "emit blocked");
+        assert!(handle.dropped_queue_full() >= 4_000, "{handle:?}");
+        // The failing exporter took at least one batch before backing off.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while handle.dropped_export_failed() == 0 {
+            assert!(Instant::now() < deadline, "no failed export counted: {handle:?}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(handle.drops.signal, Signal::Logs);
+        exporter.fail.store(false, Ordering::Release);
+        assert!(provider.shutdown_with_timeout(Duration::from_secs(10)).is_ok());
+        // Nothing lost silently: every record was exported or counted.
+        assert_eq!(
+            exporter.exported.load(Ordering::Acquire) + handle.dropped(),
+            5_000
+        );
+    }
+
+    #[test]
+    fn the_dropped_metric_has_series_for_both_signals_from_the_start() {
+        use opentelemetry::metrics::MeterProvider as _;
+        use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
+        let exporter = InMemoryMetricExporter::default();
+        let provider = SdkMeterProvider::builder()
+            .with_reader(PeriodicReader::builder(exporter.clone()).build())
+            .build();
+        let logs = Arc::new(DropCounter::new(Signal::Logs));
+        logs.add(DropReason::QueueFull, 7);
+        let _counter = register_dropped_metric(&provider.meter("test"), vec![logs]);
+        assert!(provider.force_flush().is_ok());
+        let mut seen = Vec::new();
+        for resource_metrics in exporter.get_finished_metrics().unwrap_or_default() {
+            for scope in resource_metrics.scope_metrics() {
+                for metric in scope.metrics() {
+                    assert_eq!(metric.name(), DROPPED_METRIC);
+                    if let opentelemetry_sdk::metrics::data::AggregatedMetrics::U64(
+                        opentelemetry_sdk::metrics::data::MetricData::Sum(sum),
+                    ) = metric.data()
+                    {
+                        for point in sum.data_points() {
+                            let label = |key: &str| {
+                                point
+                                    .attributes()
+                                    .find(|kv| kv.key.as_str() == key)
+                                    .map(|kv| kv.value.to_string())
+                                    .unwrap_or_default()
+                            };
+                            seen.push((label("signal"), label("reason"), point.value()));
+                        }
+                    }
+                }
+            }
+        }
+        seen.sort();
+        assert_eq!(seen.len(), 6, "{seen:?}");
+        assert!(seen.contains(&("logs".into(), "queue_full".into(), 7)), "{seen:?}");
+        assert!(seen.contains(&("traces".into(), "queue_full".into(), 0)), "{seen:?}");
     }
 
     #[test]

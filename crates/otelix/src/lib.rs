@@ -42,7 +42,7 @@ pub use config::{
     BatchSettings, Config, ConfigBuilder, ConfigError, EnvVar, Environment, Exporters, LogFormat,
     Protocol, SamplerKind, ENV_VARS,
 };
-pub use export::{BatchExportProcessor, ExportHandle, DROPPED_METRIC};
+pub use export::{BatchExportProcessor, BatchLogExportProcessor, ExportHandle, DROPPED_METRIC};
 pub use propagation::{
     propagator, sanitize_request_id, HeaderExtractor, HeaderInjector, W3CTraceContextPropagator,
 };

@@ -24,7 +24,9 @@ use tracing_subscriber::fmt::writer::BoxMakeWriter;
 
 use crate::config::{Config, Protocol, SamplerKind};
 use crate::exemplars::{ExemplarRegistry, ExemplarSink};
-use crate::export::{register_dropped_metric, BatchExportProcessor, ExportHandle};
+use crate::export::{
+    register_dropped_metric, BatchExportProcessor, BatchLogExportProcessor, ExportHandle,
+};
 use crate::logging;
 use crate::otlp_grpc::GrpcSpanExporter;
 use crate::slow_query::{SlowQueryHandle, SlowQueryProcessor};
@@ -178,6 +180,7 @@ pub struct TelemetryHandle {
     prometheus: Option<prometheus::Registry>,
     slow_query: SlowQueryHandle,
     span_export: Option<ExportHandle>,
+    log_export: Option<ExportHandle>,
     exemplars: Option<Arc<ExemplarRegistry>>,
 }
 
@@ -206,6 +209,12 @@ impl TelemetryHandle {
     /// `otelix.exporter.dropped`); `None` when spans are not exported over OTLP.
     pub fn span_export(&self) -> Option<&ExportHandle> {
         self.span_export.as_ref()
+    }
+
+    /// Counters of the log records the OTLP log export dropped (the `logs` series of
+    /// `otelix.exporter.dropped`); `None` when logs are not exported over OTLP.
+    pub fn log_export(&self) -> Option<&ExportHandle> {
+        self.log_export.as_ref()
     }
 
     /// The Prometheus registry behind the bridge, when `PROMETHEUS_ENABLED` is true.
@@ -482,13 +491,6 @@ impl Telemetry {
                 }
             }
         }
-        // Present from the start, zeros included, so alerts on its increase work at once.
-        let dropped_metric = register_dropped_metric(
-            &meter,
-            span_export
-                .as_ref()
-                .map_or_else(Default::default, ExportHandle::counter),
-        );
         if exporting && config.traces_exporters().console {
             tracer_builder =
                 tracer_builder.with_simple_exporter(opentelemetry_stdout::SpanExporter::default());
@@ -496,10 +498,17 @@ impl Telemetry {
         let tracer_provider = tracer_builder.build();
 
         // Logs: exported only when asked; lines on stdout are the subscriber's job.
+        let mut log_export = None;
         let logger_provider = if exporting && config.logs_exporters().any() {
             let mut logs_builder = SdkLoggerProvider::builder().with_resource(resource);
             if config.logs_exporters().otlp {
-                logs_builder = logs_builder.with_batch_exporter(log_exporter(&config)?);
+                let processor = BatchLogExportProcessor::with_runtime(
+                    vec![log_exporter(&config)?],
+                    config.log_batch(),
+                    export_runtime.as_ref().map(|rt| rt.handle().clone()),
+                );
+                log_export = Some(processor.handle());
+                logs_builder = logs_builder.with_log_processor(processor);
             }
             if config.logs_exporters().console {
                 logs_builder =
@@ -509,6 +518,16 @@ impl Telemetry {
         } else {
             None
         };
+
+        // Present from the start, zeros included, so alerts on its increase work at once.
+        let dropped_metric = register_dropped_metric(
+            &meter,
+            span_export
+                .iter()
+                .chain(log_export.iter())
+                .map(ExportHandle::counter)
+                .collect(),
+        );
 
         let tracer = tracer_provider.tracer_with_scope(scope);
 
@@ -520,7 +539,7 @@ impl Telemetry {
         );
 
         slow_query_handle.set_log_dispatch(dispatch.clone());
-        if let Some(export) = &span_export {
+        for export in span_export.iter().chain(log_export.iter()) {
             export.set_log_dispatch(dispatch.clone());
         }
 
@@ -538,6 +557,7 @@ impl Telemetry {
                 prometheus: prometheus_registry,
                 slow_query: slow_query_handle,
                 span_export,
+                log_export,
             },
             tracer_provider,
             meter_provider,

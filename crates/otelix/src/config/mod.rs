@@ -297,6 +297,10 @@ pub const ENV_VARS: &[EnvVar] = &[
     EnvVar { name: "OTEL_BSP_MAX_QUEUE_SIZE", default: "8192", meaning: "spans buffered while waiting for export; more are dropped and counted in otelix_exporter_dropped_total" },
     EnvVar { name: "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", default: "512", meaning: "spans per export request (at most the queue size)" },
     EnvVar { name: "OTEL_BSP_MAX_CONCURRENT_EXPORTS", default: "2", meaning: "span export requests in flight at once, each on its own connection" },
+    EnvVar { name: "OTEL_BLRP_SCHEDULE_DELAY", default: "1000", meaning: "delay between two log-record exports, in milliseconds" },
+    EnvVar { name: "OTEL_BLRP_EXPORT_TIMEOUT", default: "30000", meaning: "time allowed for one log-record export, in milliseconds" },
+    EnvVar { name: "OTEL_BLRP_MAX_QUEUE_SIZE", default: "2048", meaning: "log records buffered while waiting for export; more are dropped and counted in otelix_exporter_dropped_total" },
+    EnvVar { name: "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", default: "512", meaning: "log records per export request (at most the queue size)" },
     EnvVar { name: "APP_ENV", default: "development", meaning: "development or production: log format default, /metrics/summary, slow-query log location" },
     EnvVar { name: "PROMETHEUS_ENABLED", default: "true", meaning: "serve the OTel metrics through the Prometheus bridge" },
     EnvVar { name: "METRICS_ENDPOINT", default: "/metrics", meaning: "path of the Prometheus scrape endpoint" },
@@ -334,6 +338,7 @@ pub struct Config {
     logs_exporters: Exporters,
     metric_export_interval: Duration,
     batch: BatchSettings,
+    log_batch: BatchSettings,
     prometheus_enabled: bool,
     metrics_path: String,
     metrics_addr: Option<std::net::SocketAddr>,
@@ -427,6 +432,11 @@ impl Config {
     /// Batch span processor settings.
     pub fn batch(&self) -> BatchSettings {
         self.batch
+    }
+
+    /// Batch log-record processor settings (`OTEL_BLRP_*`; one export in flight).
+    pub fn log_batch(&self) -> BatchSettings {
+        self.log_batch
     }
     /// Whether the Prometheus bridge is on.
     pub fn prometheus_enabled(&self) -> bool {
@@ -940,6 +950,32 @@ impl ConfigBuilder {
             });
         }
 
+        let log_batch = BatchSettings {
+            schedule_delay: env
+                .get("OTEL_BLRP_SCHEDULE_DELAY", parse::positive_millis)?
+                .unwrap_or(Duration::from_millis(1_000)),
+            export_timeout: env
+                .get("OTEL_BLRP_EXPORT_TIMEOUT", parse::positive_millis)?
+                .unwrap_or(Duration::from_millis(30_000)),
+            max_queue_size: env
+                .get("OTEL_BLRP_MAX_QUEUE_SIZE", parse::positive_usize)?
+                .unwrap_or(2_048),
+            max_export_batch_size: env
+                .get("OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", parse::positive_usize)?
+                .unwrap_or(512),
+            max_concurrent_exports: 1,
+        };
+        if log_batch.max_export_batch_size > log_batch.max_queue_size {
+            return Err(ConfigError::InvalidEnv {
+                var: "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE",
+                value: log_batch.max_export_batch_size.to_string(),
+                expected: format!(
+                    "at most OTEL_BLRP_MAX_QUEUE_SIZE ({})",
+                    log_batch.max_queue_size
+                ),
+            });
+        }
+
         let prometheus_enabled = pick(
             self.prometheus_enabled,
             env.get("PROMETHEUS_ENABLED", parse::bool)?,
@@ -1010,6 +1046,7 @@ impl ConfigBuilder {
             logs_exporters,
             metric_export_interval,
             batch,
+            log_batch,
             prometheus_enabled,
             metrics_path,
             metrics_addr,
@@ -1544,6 +1581,46 @@ mod tests {
             err,
             Err(ConfigError::InvalidEnv {
                 var: "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn log_batch_settings_come_from_blrp_variables() {
+        let defaults = from(&[]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(defaults.log_batch().max_queue_size, 2_048);
+        assert_eq!(defaults.log_batch().schedule_delay, Duration::from_secs(1));
+        let c = from(&[
+            ("OTEL_BLRP_SCHEDULE_DELAY", "250"),
+            ("OTEL_BLRP_EXPORT_TIMEOUT", "4000"),
+            ("OTEL_BLRP_MAX_QUEUE_SIZE", "100"),
+            ("OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", "10"),
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            c.log_batch(),
+            BatchSettings {
+                schedule_delay: Duration::from_millis(250),
+                export_timeout: Duration::from_secs(4),
+                max_queue_size: 100,
+                max_export_batch_size: 10,
+                max_concurrent_exports: 1,
+            }
+        );
+        let err = from(&[("OTEL_BLRP_MAX_QUEUE_SIZE", "lots")]).map(|_| ());
+        assert!(
+            matches!(&err, Err(e) if e.to_string().contains("OTEL_BLRP_MAX_QUEUE_SIZE") && e.to_string().contains("lots")),
+            "{err:?}"
+        );
+        let err = from(&[
+            ("OTEL_BLRP_MAX_QUEUE_SIZE", "100"),
+            ("OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", "200"),
+        ]);
+        assert!(matches!(
+            err,
+            Err(ConfigError::InvalidEnv {
+                var: "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE",
                 ..
             })
         ));
