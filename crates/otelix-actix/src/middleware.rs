@@ -168,7 +168,8 @@ impl RequestTelemetry {
             .map(Box::from)
             .collect();
         let attributes = StaticAttributes::new();
-        // Binding exports nothing by itself: a series appears once a request records to it.
+        // Binding creates the series: every method and scheme (a fixed 20) is exported at 0 from
+        // start-up, whatever requests arrive (tests/hostile_input.rs counts them).
         let active_requests = HttpMethod::ALL.map(|method| {
             Scheme::ALL.map(|scheme| active_requests.bind(attributes.active(method, scheme)))
         });
