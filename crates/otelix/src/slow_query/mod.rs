@@ -24,9 +24,10 @@
 //! # The log file
 //!
 //! - One worker thread writes it, one `write` call per line, in append mode: lines are never
-//!   torn or interleaved, and a `kill -9` loses no written line. Only a failed write (a full
-//!   disk) can leave a partial last line; it is ended with a newline when the file is next
-//!   opened, so it never corrupts the following line. Lines are not fsynced one by one.
+//!   interleaved, and a `kill -9` loses no written line. When a full disk takes only part of
+//!   a line, that part is cut off again. A partial last line left anyway (a `kill -9` can
+//!   stop a long line's write between two pages) is ended with a newline when the file is
+//!   next opened, so it never corrupts the following line. Lines are not fsynced one by one.
 //! - Before a line would take it past [`SlowQuerySettings::max_bytes`], the file moves to
 //!   `.1`, `.1` to `.2`, ... keeping [`SlowQuerySettings::backups`] files.
 //! - Rotation by logrotate is survived: at most once a second (when a line is written) the

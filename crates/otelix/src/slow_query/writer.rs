@@ -1,11 +1,14 @@
 //! The rotating JSON-lines file writer, owned by the worker thread.
 //!
-//! - One writer, one `write_all` per line on a file opened in append mode: lines are never
-//!   interleaved, and each line reaches the kernel whole. A `kill -9` therefore loses nothing
-//!   that was written; only a failed write (a full disk) can leave a partial last line. When
-//!   the file is (re)opened and does not end in a newline, one is added first, so a partial
-//!   line never glues onto the next one. Lines are not fsynced one by one (a power cut may
-//!   lose the last ones); [`LogWriter::sync`] runs at shutdown.
+//! - One writer, one `write` per line on a file opened in append mode: lines are never
+//!   interleaved, and each line reaches the kernel whole. A full disk can take the first part
+//!   of a line and refuse the rest: that part is cut off again (when nothing was appended
+//!   after it), so the file never keeps a torn line that a later newline would turn into a
+//!   complete line that does not parse. A `kill -9` loses nothing that was written, but may
+//!   stop a long line's write between two pages. When the file is (re)opened and does not end
+//!   in a newline, one is added first, so a partial line never glues onto the next one. Lines
+//!   are not fsynced one by one (a power cut may lose the last ones); [`LogWriter::sync`] runs
+//!   at shutdown.
 //! - Rotation by size: before a line would take the file past `max_bytes`, `path.N-1` moves to
 //!   `path.N`, ..., `path` to `path.1`, and a fresh `path` is opened. `backups` 0 keeps no
 //!   backup; `max_bytes` 0 never rotates. A line longer than `max_bytes` still gets written
@@ -99,7 +102,7 @@ impl LogWriter {
         let Some(log) = self.current.as_mut() else {
             return false;
         };
-        match log.file.write_all(line) {
+        match append_whole(&mut log.file, line) {
             Ok(()) => {
                 log.size += line.len() as u64;
                 if self.failing {
@@ -239,6 +242,49 @@ impl LogWriter {
     }
 }
 
+/// Writes `line` whole or not at all, as far as this writer can tell: when a write fails after
+/// part of the line got in (a full disk takes what fits), that part is cut off again.
+fn append_whole(file: &mut File, line: &[u8]) -> io::Result<()> {
+    let (written, error) = match write_counted(file, line) {
+        Ok(()) => return Ok(()),
+        Err(failed) => failed,
+    };
+    if written > 0 {
+        // Best effort: if the cut fails too, reopening ends the torn line with a newline.
+        let _ = cut_torn_tail(file, written as u64);
+    }
+    Err(error)
+}
+
+/// `write_all` that says how many bytes got written before it failed.
+fn write_counted(writer: &mut impl Write, buf: &[u8]) -> Result<(), (usize, io::Error)> {
+    let mut written = 0;
+    while written < buf.len() {
+        match writer.write(&buf[written..]) {
+            Ok(0) => return Err((written, io::Error::from(ErrorKind::WriteZero))),
+            Ok(n) => written += n,
+            Err(error) if error.kind() == ErrorKind::Interrupted => {}
+            Err(error) => return Err((written, error)),
+        }
+    }
+    Ok(())
+}
+
+/// Removes the last `torn` bytes this handle appended, unless something was appended after
+/// them (another process writing to the same path): then they are left for the newline that
+/// reopening adds.
+fn cut_torn_tail(file: &mut File, torn: u64) -> io::Result<()> {
+    // In append mode the offset is the end of this handle's last write.
+    let end = file.stream_position()?;
+    if file.metadata()?.len() != end {
+        return Ok(());
+    }
+    match end.checked_sub(torn) {
+        Some(start) => file.set_len(start),
+        None => Ok(()),
+    }
+}
+
 fn ignore_not_found(result: io::Result<()>) -> io::Result<()> {
     match result {
         Err(error) if error.kind() == ErrorKind::NotFound => Ok(()),
@@ -343,6 +389,76 @@ mod tests {
         assert_eq!(
             lines(&path),
             ["{\"complete\":1}", "{\"torn\":", "{\"next\":2}"]
+        );
+        Ok(())
+    }
+
+    /// Takes `room` bytes, then fails as a full disk does.
+    struct FullDisk {
+        room: usize,
+        taken: Vec<u8>,
+        interrupted: bool,
+    }
+
+    impl Write for FullDisk {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            if !self.interrupted {
+                self.interrupted = true;
+                return Err(ErrorKind::Interrupted.into());
+            }
+            let n = buf.len().min(self.room - self.taken.len());
+            if n == 0 {
+                return Err(io::Error::from_raw_os_error(28)); // ENOSPC
+            }
+            self.taken.extend_from_slice(&buf[..n]);
+            Ok(n)
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_short_write_reports_what_got_in() {
+        let mut disk = FullDisk {
+            room: 5,
+            taken: Vec::new(),
+            interrupted: false,
+        };
+        let Err((written, error)) = write_counted(&mut disk, b"{\"line\":1}\n") else {
+            panic!("a full disk must fail the write");
+        };
+        assert_eq!(written, 5);
+        assert_eq!(error.raw_os_error(), Some(28));
+        assert_eq!(disk.taken, b"{\"lin");
+        let mut roomy = FullDisk {
+            room: 100,
+            taken: Vec::new(),
+            interrupted: false,
+        };
+        assert!(write_counted(&mut roomy, b"whole\n").is_ok());
+        assert_eq!(roomy.taken, b"whole\n");
+    }
+
+    #[test]
+    fn a_torn_tail_is_cut_unless_something_follows() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("slow.log");
+        fs::write(&path, "{\"complete\":1}\n")?;
+        let mut file = OpenOptions::new().append(true).open(&path)?;
+        file.write_all(b"{\"torn\":")?;
+        cut_torn_tail(&mut file, 8)?;
+        assert_eq!(fs::read_to_string(&path)?, "{\"complete\":1}\n");
+
+        // Another process appended after the torn part: cutting would take its line too.
+        file.write_all(b"{\"torn\":")?;
+        let mut other = OpenOptions::new().append(true).open(&path)?;
+        other.write_all(b"{\"other\":2}\n")?;
+        cut_torn_tail(&mut file, 8)?;
+        assert_eq!(
+            fs::read_to_string(&path)?,
+            "{\"complete\":1}\n{\"torn\":{\"other\":2}\n"
         );
         Ok(())
     }
