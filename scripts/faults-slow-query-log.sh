@@ -81,7 +81,7 @@ if [ ! -x "$LOGROTATE" ]; then
   LOGROTATE=$(command -v logrotate || echo /usr/sbin/logrotate)
   [ -x "$LOGROTATE" ] || die "logrotate is required"
 fi
-nice -n 15 cargo build --release --quiet -p wwmaa-backend -p otelix-perf \
+cargo build --release --quiet -p wwmaa-backend -p otelix-perf \
   --bin wwmaa-backend --bin otelix-perf || die "build failed"
 TARGET_DIR=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 BIN="$TARGET_DIR/release"
