@@ -673,8 +673,7 @@ impl BatchLogExportProcessor {
 
 impl LogProcessor for BatchLogExportProcessor {
     fn emit(&self, record: &mut SdkLogRecord, scope: &InstrumentationScope) {
-        self.batcher
-            .push(Box::new((record.clone(), scope.clone())));
+        self.batcher.push(Box::new((record.clone(), scope.clone())));
     }
 
     fn force_flush(&self) -> OTelSdkResult {
@@ -960,7 +959,10 @@ mod tests {
         }
     }
 
-    fn log_processor(exporter: &TestLogExporter, settings: BatchSettings) -> BatchLogExportProcessor {
+    fn log_processor(
+        exporter: &TestLogExporter,
+        settings: BatchSettings,
+    ) -> BatchLogExportProcessor {
         let mut processor = BatchLogExportProcessor::new(vec![exporter.clone()], settings);
         processor.set_resource(&Resource::builder_empty().build());
         processor
@@ -988,8 +990,15 @@ mod tests {
         emit_logs(&provider, 1_234);
         assert!(provider.force_flush().is_ok());
         assert_eq!(exporter.exported.load(Ordering::Acquire), 1_234);
-        let bodies = exporter.bodies.lock().unwrap_or_else(PoisonError::into_inner);
-        assert!(bodies.iter().any(|b| b.contains("line 1233")), "{:?}", bodies.last());
+        let bodies = exporter
+            .bodies
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        assert!(
+            bodies.iter().any(|b| b.contains("line 1233")),
+            "{:?}",
+            bodies.last()
+        );
         drop(bodies);
         assert_eq!(handle.dropped(), 0);
         assert!(provider.shutdown().is_ok());
@@ -1011,12 +1020,17 @@ mod tests {
         // The failing exporter took at least one batch before backing off.
         let deadline = Instant::now() + Duration::from_secs(5);
         while handle.dropped_export_failed() == 0 {
-            assert!(Instant::now() < deadline, "no failed export counted: {handle:?}");
+            assert!(
+                Instant::now() < deadline,
+                "no failed export counted: {handle:?}"
+            );
             std::thread::sleep(Duration::from_millis(10));
         }
         assert_eq!(handle.drops.signal, Signal::Logs);
         exporter.fail.store(false, Ordering::Release);
-        assert!(provider.shutdown_with_timeout(Duration::from_secs(10)).is_ok());
+        assert!(provider
+            .shutdown_with_timeout(Duration::from_secs(10))
+            .is_ok());
         // Nothing lost silently: every record was exported or counted.
         assert_eq!(
             exporter.exported.load(Ordering::Acquire) + handle.dropped(),
@@ -1027,7 +1041,9 @@ mod tests {
     #[test]
     fn the_dropped_metric_has_series_for_both_signals_from_the_start() {
         use opentelemetry::metrics::MeterProvider as _;
-        use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
+        use opentelemetry_sdk::metrics::{
+            InMemoryMetricExporter, PeriodicReader, SdkMeterProvider,
+        };
         let exporter = InMemoryMetricExporter::default();
         let provider = SdkMeterProvider::builder()
             .with_reader(PeriodicReader::builder(exporter.clone()).build())
@@ -1061,8 +1077,14 @@ mod tests {
         }
         seen.sort();
         assert_eq!(seen.len(), 6, "{seen:?}");
-        assert!(seen.contains(&("logs".into(), "queue_full".into(), 7)), "{seen:?}");
-        assert!(seen.contains(&("traces".into(), "queue_full".into(), 0)), "{seen:?}");
+        assert!(
+            seen.contains(&("logs".into(), "queue_full".into(), 7)),
+            "{seen:?}"
+        );
+        assert!(
+            seen.contains(&("traces".into(), "queue_full".into(), 0)),
+            "{seen:?}"
+        );
     }
 
     #[test]
