@@ -11,8 +11,10 @@ use super::{Cache, CacheError, CacheOperation, RemoteCache};
 /// Every operation is bounded by a per-operation timeout (default
 /// [`RedisCache::DEFAULT_TIMEOUT`], 250 ms): when Redis is down, unreachable or stalled, `get`
 /// returns [`CacheError::Timeout`] or [`CacheError::Redis`] within that time, and
-/// [`CacheExt::get_or_miss`](super::CacheExt::get_or_miss) turns that into a miss. Building
-/// never connects, so a service starts while Redis is down and uses it once it is back.
+/// [`CacheExt::get_or_miss`](super::CacheExt::get_or_miss) turns that into a miss. A refused
+/// connection (Redis stopped, its host up) is an error at once: each operation after a lost
+/// connection makes one connection attempt, and waits for no retry. Building never connects,
+/// so a service starts while Redis is down and uses it once it is back.
 ///
 /// Values are stored as Redis strings with `SET key value PX ttl`.
 ///
@@ -65,7 +67,7 @@ impl RedisCache {
         RedisCacheBuilder {
             url: url.into(),
             timeout: Self::DEFAULT_TIMEOUT,
-            reconnect_attempts: 2,
+            reconnect_attempts: 0,
         }
     }
 
@@ -80,8 +82,10 @@ impl RedisCache {
     {
         match tokio::time::timeout(self.timeout, call).await {
             Ok(Ok(value)) => Ok(value),
-            Ok(Err(source)) => Err(CacheError::Redis { operation, source }),
-            Err(_) => Err(CacheError::Timeout {
+            // The client's connection and response timeouts are this same timeout, and may
+            // fire first: the same error either way.
+            Ok(Err(source)) if !source.is_timeout() => Err(CacheError::Redis { operation, source }),
+            Ok(Err(_)) | Err(_) => Err(CacheError::Timeout {
                 operation,
                 timeout: self.timeout,
             }),
@@ -96,8 +100,11 @@ impl RedisCacheBuilder {
         self
     }
 
-    /// How many times a lost connection is retried (with jittered exponential backoff from
-    /// 100 ms up to 1 s) before the next operation starts over. Default: 2.
+    /// How many times a failed connection attempt is retried (with jittered exponential
+    /// backoff from 100 ms up to 1 s) before the operation waiting on it fails and the next
+    /// operation starts over. Default: 0. Operations wait on these retries, up to their
+    /// timeout: with any retry, every operation takes the whole timeout while Redis refuses
+    /// connections, instead of failing (and reading as a miss) at once.
     pub fn with_reconnect_attempts(mut self, attempts: usize) -> Self {
         self.reconnect_attempts = attempts;
         self
