@@ -135,6 +135,7 @@ impl Application {
         let store = Store::open(
             settings.database_url(),
             settings.database_max_connections(),
+            settings.database_acquire_timeout(),
             &telemetry,
         )
         .await?;

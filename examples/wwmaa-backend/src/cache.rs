@@ -86,14 +86,14 @@ impl MemberCache {
             .set_json(&self.key(member.id), member, self.ttl)
             .await
         {
-            tracing::warn!(%error, kind = error.error_type(), "could not cache a member");
+            tracing::warn!(%error, kind = error.error_type(), backend = %self.description, "could not cache a member");
         }
     }
 
     /// Forgets member `id`, after a change.
     pub async fn invalidate(&self, id: i64) {
         if let Err(error) = self.cache.delete(&self.key(id)).await {
-            tracing::warn!(%error, kind = error.error_type(), "could not invalidate a cached member");
+            tracing::warn!(%error, kind = error.error_type(), backend = %self.description, "could not invalidate a cached member");
         }
     }
 }

@@ -1,5 +1,5 @@
 //! Every error leaves as `{"error": "...", "request_id": "<trace id>"}`: bad input (400, 413,
-//! 415), unknown routes (404), wrong methods (405), failures (500, 502, 504).
+//! 415), unknown routes (404), wrong methods (405), failures (500, 502, 503, 504).
 //!
 //! 5xx bodies never say more than the status's reason phrase (otelix-actix's `json_error`
 //! hides the message): the details of an internal error, which can include SQL or the text a
@@ -108,7 +108,54 @@ pub fn internal(context: &'static str, detail: impl std::fmt::Display) -> ApiErr
     ApiError::internal(context)
 }
 
+/// A failed database call: 503 when the database could not be reached (no connection within
+/// `DATABASE_ACQUIRE_TIMEOUT_MS`, a connection lost: see [`crate::store::is_unavailable`]),
+/// 500 otherwise. The log line names the database (`db_system`: `postgresql` or `sqlite`) and
+/// carries the detail, which is never sent.
+pub fn database(context: &'static str, db_system: &'static str, error: &sqlx::Error) -> ApiError {
+    let unavailable = crate::store::is_unavailable(error);
+    tracing::error!(db_system, unavailable, error = %error, "{context}");
+    if unavailable {
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, context)
+    } else {
+        ApiError::internal(context)
+    }
+}
+
 /// A 400 with `message`.
 pub fn bad_request(message: impl Into<std::borrow::Cow<'static, str>>) -> ApiError {
     ApiError::bad_request(message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unreachable_database_is_a_503_and_a_failing_query_a_500() {
+        let io = || std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        for unreachable in [
+            sqlx::Error::PoolTimedOut,
+            sqlx::Error::PoolClosed,
+            sqlx::Error::Io(io()),
+        ] {
+            let error = database("reading a member failed", "postgresql", &unreachable);
+            assert_eq!(
+                error.status(),
+                StatusCode::SERVICE_UNAVAILABLE,
+                "{unreachable}"
+            );
+        }
+        for failed in [
+            sqlx::Error::RowNotFound,
+            sqlx::Error::Protocol("bad".into()),
+        ] {
+            let error = database("reading a member failed", "postgresql", &failed);
+            assert_eq!(
+                error.status(),
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "{failed}"
+            );
+        }
+    }
 }

@@ -43,6 +43,7 @@ pub const SETTING_VARS: &[SettingVar] = &[
     SettingVar { name: "BIND_ADDR", default: "127.0.0.1:8000", meaning: "IP address and port to listen on; port 0 picks a free port" },
     SettingVar { name: "DATABASE_URL", default: "sqlite://./data/wwmaa.db", meaning: "sqlite://PATH (file and directory created) or postgres://USER[:PASSWORD]@HOST[:PORT]/DB" },
     SettingVar { name: "DATABASE_MAX_CONNECTIONS", default: "10", meaning: "size of the database connection pool, 1 to 1000" },
+    SettingVar { name: "DATABASE_ACQUIRE_TIMEOUT_MS", default: "5000", meaning: "time a query waits for a database connection (a free one, or a new one while the database is unreachable) before the request fails with 503, 1 to 600000 ms" },
     SettingVar { name: "REDIS_URL", default: "(none: in-process cache)", meaning: "redis://[USER:PASSWORD@]HOST[:PORT][/DB] (or rediss://) to cache members in Redis" },
     SettingVar { name: "CACHE_TTL_SECONDS", default: "300", meaning: "how long a cached member stays fresh, 1 to 86400" },
     SettingVar { name: "CACHE_KEY_PREFIX", default: "wwmaa", meaning: "prefix of every cache key (letters, digits, - _ . :), so services can share a Redis" },
@@ -163,6 +164,7 @@ pub struct Settings {
     bind_addr: SocketAddr,
     database_url: DatabaseUrl,
     database_max_connections: u32,
+    database_acquire_timeout: Duration,
     redis_url: Option<String>,
     cache_ttl: Duration,
     cache_key_prefix: String,
@@ -187,6 +189,7 @@ impl std::fmt::Debug for Settings {
             .field("bind_addr", &self.bind_addr)
             .field("database_url", &self.database_url)
             .field("database_max_connections", &self.database_max_connections)
+            .field("database_acquire_timeout", &self.database_acquire_timeout)
             .field(
                 "redis_url",
                 &self.redis_url.as_deref().map(without_password),
@@ -253,6 +256,17 @@ impl Settings {
                     parse_range(raw, 1, 1000, "a whole number from 1 to 1000")
                 })?
                 .map_or(10, to_u32),
+            database_acquire_timeout: Duration::from_millis(
+                env.get("DATABASE_ACQUIRE_TIMEOUT_MS", |raw| {
+                    parse_range(
+                        raw,
+                        1,
+                        600_000,
+                        "a whole number of milliseconds from 1 to 600000",
+                    )
+                })?
+                .unwrap_or(5_000),
+            ),
             redis_url: env.get_secret("REDIS_URL", parse_redis_url)?,
             cache_ttl: Duration::from_secs(
                 env.get("CACHE_TTL_SECONDS", |raw| {
@@ -325,6 +339,11 @@ impl Settings {
     /// The connection pool size (`DATABASE_MAX_CONNECTIONS`).
     pub fn database_max_connections(&self) -> u32 {
         self.database_max_connections
+    }
+
+    /// How long a query waits for a connection (`DATABASE_ACQUIRE_TIMEOUT_MS`).
+    pub fn database_acquire_timeout(&self) -> Duration {
+        self.database_acquire_timeout
     }
 
     /// The Redis URL with its password (`REDIS_URL`); `None` for the in-process cache.
@@ -559,6 +578,7 @@ mod tests {
         assert_eq!(s.bind_addr().to_string(), "127.0.0.1:8000");
         assert_eq!(s.database_url().kind(), DatabaseKind::Sqlite);
         assert_eq!(s.database_url().sqlite_path(), Some("./data/wwmaa.db"));
+        assert_eq!(s.database_acquire_timeout(), Duration::from_secs(5));
         assert_eq!(s.redis_url(), None);
         assert_eq!(s.stripe(), &ApiBase::Sandbox);
         assert!(s.uses_sandbox());
@@ -581,6 +601,7 @@ mod tests {
             ("BIND_ADDR", "localhost"),
             ("DATABASE_URL", "mysql://db/x"),
             ("DATABASE_MAX_CONNECTIONS", "0"),
+            ("DATABASE_ACQUIRE_TIMEOUT_MS", "0"),
             ("REDIS_URL", "http://cache"),
             ("CACHE_TTL_SECONDS", "-1"),
             ("CACHE_KEY_PREFIX", "has space"),

@@ -208,7 +208,9 @@ pub struct Store {
 }
 
 impl Store {
-    /// Connects, creates the schema when missing and seeds an empty database.
+    /// Connects, creates the schema when missing and seeds an empty database. A query waits
+    /// at most `acquire_timeout` for a connection: while the database is unreachable, the pool
+    /// retries connecting until then, and the query fails with [`sqlx::Error::PoolTimedOut`].
     ///
     /// # Errors
     ///
@@ -216,13 +218,14 @@ impl Store {
     pub async fn open(
         url: &DatabaseUrl,
         max_connections: u32,
+        acquire_timeout: Duration,
         telemetry: &otelix::TelemetryHandle,
     ) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
         let mut connect_url = url.as_secret_str().to_owned();
         let mut options = AnyPoolOptions::new()
             .max_connections(max_connections)
-            .acquire_timeout(Duration::from_secs(5));
+            .acquire_timeout(acquire_timeout);
         if url.kind() == DatabaseKind::Sqlite {
             if let Some(path) = url.sqlite_path() {
                 create_parent_dir(path)?;
@@ -272,6 +275,14 @@ impl Store {
     /// SQLite or PostgreSQL.
     pub fn kind(&self) -> DatabaseKind {
         self.kind
+    }
+
+    /// The database's `db.system.name`: `sqlite` or `postgresql`, for log lines.
+    pub fn system(&self) -> &'static str {
+        match self.kind {
+            DatabaseKind::Sqlite => "sqlite",
+            DatabaseKind::Postgres => "postgresql",
+        }
     }
 
     /// The member with `id`.
@@ -509,6 +520,22 @@ pub fn is_unique_violation(error: &sqlx::Error) -> bool {
     error
         .as_database_error()
         .is_some_and(|e| e.is_unique_violation())
+}
+
+/// Whether `error` says the database could not be reached, rather than that a query failed:
+/// no connection within the acquire timeout, a connection that broke, or PostgreSQL refusing
+/// work while it shuts down or starts (SQLSTATE class 08, and 57P01 to 57P05).
+pub fn is_unavailable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|code| code.starts_with("08") || code.starts_with("57P0")),
+        _ => false,
+    }
 }
 
 fn create_parent_dir(path: &str) -> Result<(), StoreError> {

@@ -1,12 +1,17 @@
 //! Runs the otelix-testkit OTLP receiver on fixed addresses and prints its counts as one
 //! JSON line per interval on stdout, plus a final line (`"final":true`) on SIGINT/SIGTERM.
-//! Received items are counted, not kept, so memory stays flat under load.
+//! Received items are counted, not kept, so memory stays flat under load; with
+//! `--server-spans` the spans are kept, and the final line also counts the SERVER spans by
+//! name (`"server_spans":{"GET /users/{id}":1200}`), for scripts that match responses to spans.
 
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
+use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use otelix_testkit::{Behavior, Counts, Receiver};
 
 /// OTLP receiver that counts spans, metric data points and log records.
@@ -27,6 +32,10 @@ struct Args {
     /// are not counted as received items.
     #[arg(long, default_value = "accept", value_parser = parse_behavior)]
     behavior: Behavior,
+    /// Keep what is received (memory grows with it: for short runs) and add to the final line
+    /// `"server_spans"`, the number of SERVER spans by span name (`{METHOD} {route}`).
+    #[arg(long)]
+    server_spans: bool,
 }
 
 fn parse_behavior(text: &str) -> Result<Behavior, String> {
@@ -64,14 +73,52 @@ fn parse_interval(text: &str) -> Result<Duration, String> {
         .ok_or_else(|| format!("{text:?} must be a positive duration"))
 }
 
-fn json_line(counts: Counts, is_final: bool) -> String {
+/// One count line; `extra` is inserted as is before the closing brace (empty or `,"key":...`).
+fn json_line(counts: Counts, is_final: bool, extra: &str) -> String {
     let unix_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis());
     format!(
-        "{{\"unix_ms\":{unix_ms},\"spans\":{},\"metric_data_points\":{},\"logs\":{},\"export_requests\":{},\"final\":{is_final}}}",
+        "{{\"unix_ms\":{unix_ms},\"spans\":{},\"metric_data_points\":{},\"logs\":{},\"export_requests\":{},\"final\":{is_final}{extra}}}",
         counts.spans, counts.metric_data_points, counts.logs, counts.export_requests
     )
+}
+
+/// `,"server_spans":{...}`: SERVER spans by name, names in sorted order.
+fn server_spans_field(receiver: &Receiver) -> String {
+    let mut by_name: BTreeMap<String, u64> = BTreeMap::new();
+    for span in receiver.spans() {
+        if span.kind() == SpanKind::Server {
+            *by_name.entry(span.name().to_owned()).or_default() += 1;
+        }
+    }
+    let mut field = String::from(",\"server_spans\":{");
+    for (index, (name, count)) in by_name.iter().enumerate() {
+        if index > 0 {
+            field.push(',');
+        }
+        let _ = write!(field, "{}:{count}", json_string(name));
+    }
+    field.push('}');
+    field
+}
+
+/// `text` as a JSON string literal (span names come from the sender: escape them).
+fn json_string(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if u32::from(c) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 #[cfg(unix)]
@@ -95,7 +142,7 @@ async fn main() -> ExitCode {
     let receiver = match Receiver::builder()
         .with_grpc_addr(args.grpc_addr)
         .with_http_addr(args.http_addr)
-        .with_keep_items(false)
+        .with_keep_items(args.server_spans)
         .with_behavior(args.behavior)
         .build()
     {
@@ -116,9 +163,14 @@ async fn main() -> ExitCode {
     tokio::pin!(stop);
     let code = loop {
         tokio::select! {
-            _ = ticks.tick() => println!("{}", json_line(receiver.counts(), false)),
+            _ = ticks.tick() => println!("{}", json_line(receiver.counts(), false, "")),
             result = &mut stop => {
-                println!("{}", json_line(receiver.counts(), true));
+                let extra = if args.server_spans {
+                    server_spans_field(&receiver)
+                } else {
+                    String::new()
+                };
+                println!("{}", json_line(receiver.counts(), true, &extra));
                 break match result {
                     Ok(()) => ExitCode::SUCCESS,
                     Err(error) => {
@@ -131,4 +183,15 @@ async fn main() -> ExitCode {
     };
     receiver.shutdown();
     code
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn span_names_are_escaped_as_json_strings() {
+        assert_eq!(json_string("GET /users/{id}"), r#""GET /users/{id}""#);
+        assert_eq!(json_string("a\"b\\c\n"), r#""a\"b\\c\u000a""#);
+    }
 }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::validate;
 use crate::app::AppState;
-use crate::errors::internal;
+use crate::errors::database;
 use crate::external::Classification;
 
 #[derive(Deserialize)]
@@ -41,7 +41,7 @@ pub(super) async fn create_payment(
         .store
         .member(body.member_id)
         .await
-        .map_err(|e| internal("reading a member failed", e))?
+        .map_err(|e| database("reading a member failed", state.store.system(), &e))?
         .ok_or_else(|| ApiError::not_found("no such member"))?;
     let intent = state
         .external
@@ -52,7 +52,7 @@ pub(super) async fn create_payment(
         .store
         .record_payment(&member, amount, &currency, &intent.status, &intent.id)
         .await
-        .map_err(|e| internal("storing a payment failed", e))?;
+        .map_err(|e| database("storing a payment failed", state.store.system(), &e))?;
     state.cache.invalidate(member.id).await;
     tracing::info!(member_id = member.id, payment_id = row.id, status = %row.status, "payment recorded");
     Ok(HttpResponse::Created()

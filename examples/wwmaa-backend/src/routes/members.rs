@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::validate::{self, MemberStatus, Tier};
 use crate::app::AppState;
 use crate::calendar;
-use crate::errors::{bad_request, internal};
+use crate::errors::{bad_request, database};
 use crate::store::{is_unique_violation, Member, MemberChanges, MemberFilter, NewMember};
 
 /// Largest page of the member list.
@@ -48,7 +48,7 @@ pub(super) async fn create(
                 "a member with this email already exists",
             )
         } else {
-            internal("creating a member failed", e)
+            database("creating a member failed", state.store.system(), &e)
         }
     })?;
     tracing::info!(member_id = row.id, "member created");
@@ -71,7 +71,7 @@ pub(super) async fn get(
         .store
         .member(id)
         .await
-        .map_err(|e| internal("reading a member failed", e))?
+        .map_err(|e| database("reading a member failed", state.store.system(), &e))?
         .ok_or_else(|| ApiError::not_found("no such member"))?;
     let member = Member::from(row);
     state.cache.put(&member).await;
@@ -111,7 +111,7 @@ pub(super) async fn list(
         .store
         .members(&filter)
         .await
-        .map_err(|e| internal("listing members failed", e))?;
+        .map_err(|e| database("listing members failed", state.store.system(), &e))?;
     Ok(web::Json(MemberPage {
         items: rows.into_iter().map(Member::from).collect(),
         total,
@@ -168,7 +168,7 @@ pub(super) async fn update(
                 "a member with this email already exists",
             )
         } else {
-            internal("updating a member failed", e)
+            database("updating a member failed", state.store.system(), &e)
         }
     })?;
     state.cache.invalidate(id).await;
@@ -185,7 +185,7 @@ pub(super) async fn delete(
         .store
         .delete_member(id)
         .await
-        .map_err(|e| internal("deleting a member failed", e))?;
+        .map_err(|e| database("deleting a member failed", state.store.system(), &e))?;
     state.cache.invalidate(id).await;
     if deleted {
         tracing::info!(member_id = id, "member deleted");

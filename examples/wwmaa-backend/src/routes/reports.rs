@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::validate;
 use crate::app::AppState;
 use crate::calendar;
-use crate::errors::internal;
+use crate::errors::database;
 use crate::store::{MAX_REPORT_WINDOW_DAYS, ROLLING_DAYS};
 
 #[derive(Deserialize)]
@@ -48,7 +48,7 @@ pub(super) async fn activity(
         .store
         .activity_report(window)
         .await
-        .map_err(|e| internal("the activity report failed", e))?;
+        .map_err(|e| database("the activity report failed", state.store.system(), &e))?;
     let to = calendar::today();
     let from = to - i64::from(window) + 1;
     Ok(web::Json(ActivityReport {
