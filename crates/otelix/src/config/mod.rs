@@ -1608,11 +1608,17 @@ mod tests {
                 max_concurrent_exports: 1,
             }
         );
-        let err = from(&[("OTEL_BLRP_MAX_QUEUE_SIZE", "lots")]).map(|_| ());
-        assert!(
-            matches!(&err, Err(e) if e.to_string().contains("OTEL_BLRP_MAX_QUEUE_SIZE") && e.to_string().contains("lots")),
-            "{err:?}"
-        );
+        for (var, bad) in [
+            ("OTEL_BLRP_MAX_QUEUE_SIZE", "lots"),
+            ("OTEL_BLRP_SCHEDULE_DELAY", "0"),
+            ("OTEL_BLRP_EXPORT_TIMEOUT", "soon"),
+        ] {
+            let err = from(&[(var, bad)]).map(|_| ());
+            assert!(
+                matches!(&err, Err(e) if e.to_string().contains(var) && e.to_string().contains(bad)),
+                "{var}={bad}: {err:?}"
+            );
+        }
         let err = from(&[
             ("OTEL_BLRP_MAX_QUEUE_SIZE", "100"),
             ("OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", "200"),
