@@ -53,6 +53,8 @@ RECOVER_SECONDS=${RECOVER_SECONDS:-5}
 REDIS_OP_TIMEOUT_MS=250
 
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib/faults.sh
+source scripts/lib/faults.sh
 die() { echo "faults-backends: $*" >&2; exit 1; }
 
 if [ -z "${PG_BIN:-}" ]; then
@@ -79,12 +81,6 @@ SERVER_PID=""
 REDIS_PID=""
 LOAD_PID=""
 
-stop() { # pid
-  if [ -n "$1" ] && kill -0 "$1" 2>/dev/null; then
-    kill -TERM "$1" 2>/dev/null || true
-    wait "$1" 2>/dev/null || true
-  fi
-}
 pg_stop() { # mode
   if [ -f "$PG_DATA/postmaster.pid" ]; then
     as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -m "$1" -w stop >/dev/null 2>&1 || true
@@ -101,26 +97,14 @@ trap cleanup EXIT
 
 cargo build --release --quiet -p wwmaa-backend -p otelix-perf --bin wwmaa-backend --bin otelix-perf ||
   die "build failed"
-TARGET_DIR=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-BIN="$TARGET_DIR/release"
+BIN=$(release_dir)
 
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 PORT=$(free_port)
 PG_PORT=$(free_port)
 REDIS_PORT=$(free_port)
 # Wall clock in microseconds (bash 5), cheap enough to poll with.
 now_us() { echo "${EPOCHREALTIME/./}"; }
 
-wait_port() { # port, pid
-  for _ in $(seq 1 400); do
-    kill -0 "$2" 2>/dev/null || return 1
-    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
-    sleep 0.05
-  done
-  return 1
-}
 
 pg_start() {
   as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_DIR/postgres.log" -w -t 60 \

@@ -45,15 +45,11 @@ PORT=${PORT:-18100}
 RECEIVER_PORT=${RECEIVER_PORT:-14337}
 
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib/faults.sh
+source scripts/lib/faults.sh
 WORK=$(mktemp -d -t otelix-faults.XXXXXX)
 SERVER_PID=""
 RECEIVER_PID=""
-stop() { # pid
-  if [ -n "$1" ] && kill -0 "$1" 2>/dev/null; then
-    kill -TERM "$1" 2>/dev/null || true
-    wait "$1" 2>/dev/null || true
-  fi
-}
 cleanup() { stop "$SERVER_PID"; stop "$RECEIVER_PID"; rm -rf "$WORK"; }
 trap cleanup EXIT
 die() { echo "faults: $*" >&2; exit 1; }
@@ -71,17 +67,8 @@ if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
 fi
 cargo build --release --quiet -p otelix-bench-server -p otelix-testkit -p otelix-perf \
   --bin otelix-bench-server --bin otelix-receiver --bin otelix-perf || die "build failed"
-TARGET_DIR=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-BIN="$TARGET_DIR/release"
+BIN=$(release_dir)
 
-wait_port() { # port, pid
-  for _ in $(seq 1 200); do
-    kill -0 "$2" 2>/dev/null || return 1
-    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
-    sleep 0.05
-  done
-  return 1
-}
 
 start_receiver() { # behavior
   "${LOAD_PIN[@]}" "$BIN/otelix-receiver" --grpc-addr "127.0.0.1:$RECEIVER_PORT" \

@@ -44,6 +44,8 @@ REPEATS=${REPEATS:-3}
 STOP_BOUND_SECONDS=40
 
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib/faults.sh
+source scripts/lib/faults.sh
 die() { echo "faults-shutdown: $*" >&2; exit 1; }
 command -v python3 >/dev/null || die "python3 is required"
 
@@ -51,12 +53,6 @@ WORK=$(mktemp -d -t otelix-faults-shutdown.XXXXXX)
 SERVER_PID=""
 RECEIVER_PID=""
 LOAD_PID=""
-stop() { # pid
-  if [ -n "$1" ] && kill -0 "$1" 2>/dev/null; then
-    kill -TERM "$1" 2>/dev/null || true
-    wait "$1" 2>/dev/null || true
-  fi
-}
 cleanup() {
   stop "$LOAD_PID"
   if [ -n "$SERVER_PID" ]; then kill -KILL "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
@@ -67,22 +63,10 @@ trap cleanup EXIT
 
 cargo build --release --quiet -p wwmaa-backend -p otelix-testkit -p otelix-perf \
   --bin wwmaa-backend --bin otelix-receiver --bin otelix-perf || die "build failed"
-TARGET_DIR=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-BIN="$TARGET_DIR/release"
+BIN=$(release_dir)
 
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 now() { python3 -c 'import time; print(f"{time.monotonic():.3f}")'; }
 
-wait_port() { # port, pid
-  for _ in $(seq 1 400); do
-    kill -0 "$2" 2>/dev/null || return 1
-    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
-    sleep 0.05
-  done
-  return 1
-}
 
 # run number: prints one JSON line with the run's figures
 run() {

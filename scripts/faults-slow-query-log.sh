@@ -49,18 +49,14 @@ RPS_RATIO_MIN=${RPS_RATIO_MIN:-0.9}
 TMPFS_SIZE=${TMPFS_SIZE:-2m}
 
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib/faults.sh
+source scripts/lib/faults.sh
 WORK=$(mktemp -d -t otelix-faults-slow-query.XXXXXX)
 SERVER_PID=""
 LOAD_PID=""
 MOUNTED=""
 BASE=""
 RECOVERED="-"
-stop() { # pid
-  if [ -n "$1" ] && kill -0 "$1" 2>/dev/null; then
-    kill -TERM "$1" 2>/dev/null || true
-    wait "$1" 2>/dev/null || true
-  fi
-}
 cleanup() {
   stop "$LOAD_PID"
   stop "$SERVER_PID"
@@ -83,8 +79,7 @@ if [ ! -x "$LOGROTATE" ]; then
 fi
 cargo build --release --quiet -p wwmaa-backend -p otelix-perf \
   --bin wwmaa-backend --bin otelix-perf || die "build failed"
-TARGET_DIR=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-BIN="$TARGET_DIR/release"
+BIN=$(release_dir)
 
 # The service on a free port of 127.0.0.1 (it prints the address it bound), writing its
 # slow-query log to $1 and its own log lines (errors only: each slow query is also a warning)
