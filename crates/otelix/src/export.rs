@@ -21,7 +21,6 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::task::{Context as TaskContext, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
-use opentelemetry::logs::Severity;
 use opentelemetry::metrics::{Meter, ObservableCounter};
 use opentelemetry::{Context, InstrumentationScope, KeyValue};
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
@@ -682,10 +681,6 @@ impl LogProcessor for BatchLogExportProcessor {
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
         self.batcher.shutdown_with_timeout(timeout)
-    }
-
-    fn event_enabled(&self, _level: Severity, _target: &str, _name: Option<&str>) -> bool {
-        true
     }
 
     fn set_resource(&mut self, resource: &Resource) {
