@@ -26,7 +26,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
-use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -597,24 +596,6 @@ fn spawn_service(dir: &Path, receiver: &Receiver) -> (Process, SocketAddr) {
     (service, addr)
 }
 
-/// SIGTERM, then waits for the exit: a graceful stop flushes every span and log record.
-fn stop(service: &mut Process) {
-    let stopped = Command::new("kill")
-        .args(["-TERM", &service.child.id().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(stopped.success());
-    let deadline = Instant::now() + WAIT;
-    while service.child.try_wait().expect("wait").is_none() {
-        assert!(
-            Instant::now() < deadline,
-            "the service did not stop\n{}",
-            service.tail()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 #[test]
 fn random_paths_methods_queries_and_propagation_headers_keep_series_and_memory_bounded() {
     let dir = tempfile::tempdir().expect("temporary directory");
@@ -720,7 +701,7 @@ fn random_paths_methods_queries_and_propagation_headers_keep_series_and_memory_b
         }
         _ => eprintln!("memory not checked: /proc/<pid>/status is Linux-only"),
     }
-    stop(&mut service);
+    service.terminate();
 }
 
 /// The spans of the first flood: one SERVER span per request, continuing the caller's trace,
@@ -1027,7 +1008,7 @@ fn huge_and_endless_bodies_and_slowloris_clients_do_not_grow_memory_or_reach_tel
         _ => eprintln!("memory not checked: /proc/<pid>/status is Linux-only"),
     }
 
-    stop(&mut service);
+    service.terminate();
     let spans = receiver.spans();
     let rejected = spans
         .iter()

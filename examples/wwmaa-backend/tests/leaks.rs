@@ -15,10 +15,8 @@
 mod common;
 
 use std::net::SocketAddr;
-use std::process::Command;
-use std::time::{Duration, Instant};
 
-use common::{free_port, wait_listening, Process, WAIT};
+use common::{free_port, wait_listening, Process};
 use otelix_testkit::Receiver;
 use serde_json::json;
 
@@ -173,20 +171,7 @@ async fn secrets_of_a_request_never_reach_spans_logs_metrics_or_the_slow_query_l
         .expect("summary text");
 
     // A graceful stop flushes every span, metric and log record.
-    let stopped = Command::new("kill")
-        .args(["-TERM", &service.child.id().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(stopped.success());
-    let deadline = Instant::now() + WAIT;
-    while service.child.try_wait().expect("wait").is_none() {
-        assert!(
-            Instant::now() < deadline,
-            "the service did not stop\n{}",
-            service.tail()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    service.terminate();
 
     let spans = receiver.spans();
     let logs = receiver.logs();
