@@ -21,6 +21,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use common::{Backends, TestApp, WAIT};
+use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
 use promql_parser::parser::{self, Expr};
 use promql_parser::util::{walk_expr, ExprVisitor};
 
@@ -43,17 +44,29 @@ const TARGET_LABELS: &[&str] = &["__name__", "job", "instance"];
 #[actix_web::test]
 async fn every_metric_and_label_the_alerts_and_dashboard_query_is_exposed() {
     // A healthy service with traffic of every kind.
-    let app = common::start(Backends::Embedded, &[], |config| {
-        config
-            // Every statement counts as slow, so the slow-query counter has series.
-            .with_slow_query_threshold(Duration::from_micros(1))
-            // The dunning job updates members one by one under its run's span.
-            .with_n_plus_one_threshold(2)
-    })
+    // A run every second: one run that fails on a loaded machine (a sandbox call timing out)
+    // must not leave the last-success gauge without a series.
+    let app = common::start(
+        Backends::Embedded,
+        &[("DUNNING_INTERVAL_SECONDS", "1")],
+        |config| {
+            config
+                // Every statement counts as slow, so the slow-query counter has series.
+                .with_slow_query_threshold(Duration::from_micros(1))
+                // The dunning job updates members one by one under its run's span.
+                .with_n_plus_one_threshold(2)
+        },
+    )
     .await
     .expect("embedded backends");
     common::send_every_kind(&app.client, &app.base).await;
-    wait_for_job_run(&app).await;
+    app.receiver
+        .wait_for_span(
+            |s| s.name() == "dunning_reminder" && s.status_code() != StatusCode::Error,
+            WAIT,
+        )
+        .await
+        .expect("a dunning job run succeeded");
     let mut scrape = Scrape::parse(&app.get_text("/metrics").await);
     eprintln!(
         "DEBUG {}",
