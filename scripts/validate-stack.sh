@@ -5,9 +5,10 @@
 #   docs/deployment/kubernetes/.
 # Runnable by hand and by CI: bash scripts/validate-stack.sh
 #
-# Installs what it needs, once (scripts/lib/tools.sh: promtool and amtool from Debian's packages,
-# amtool from the next Debian release when Debian's is too old for alertmanager.yml, and a
-# Python venv with check-jsonschema, kubernetes-validate, PyYAML, hadolint and shellcheck).
+# Installs what it needs, once: the collector distribution, Jaeger, Prometheus/promtool and
+# Alertmanager/amtool built from their pinned Go modules (scripts/lib/peers.sh, tools/), and a
+# Python venv with check-jsonschema, kubernetes-validate, PyYAML, hadolint and shellcheck
+# (scripts/lib/tools.sh). The collector configs and Jaeger's are loaded by the real programs.
 # Prints one line per check and "N passed, M failed"; exits non-zero when a check fails.
 set -euo pipefail
 
@@ -25,9 +26,10 @@ note() { printf 'validate-stack: %s\n' "$*" >&2; }
 
 # shellcheck source=scripts/lib/tools.sh
 . scripts/lib/tools.sh
+# shellcheck source=scripts/lib/peers.sh
+. scripts/lib/peers.sh
 
-install_debian_tools
-select_alertmanager
+peers_build otelcol jaeger prometheus alertmanager
 install_venv
 
 # ---------------------------------------------------------------------------------------------
@@ -95,13 +97,16 @@ def check_collector_config(cfg, where, root=False):
         http = cfg["receivers"]["otlp"]["protocols"]["http"]["endpoint"]
         if not grpc.endswith(":4317") or not http.endswith(":4318"):
             fail(f"{where}: OTLP receivers must listen on 4317 (gRPC) and 4318 (HTTP)")
-        if cfg["exporters"].get("otlp/jaeger", {}).get("endpoint") != "jaeger:4317":
-            fail(f"{where}: otlp/jaeger must export to jaeger:4317")
+        if cfg["exporters"].get("otlp_grpc/jaeger", {}).get("endpoint") != "jaeger:4317":
+            fail(f"{where}: otlp_grpc/jaeger must export to jaeger:4317")
+        logs = cfg["exporters"].get("otlp_http/victorialogs", {}).get("endpoint", "")
+        if not logs.startswith("http://victorialogs:9428/"):
+            fail(f"{where}: otlp_http/victorialogs must export to http://victorialogs:9428/")
         if not cfg["exporters"].get("prometheus", {}).get("endpoint", "").endswith(":8889"):
             fail(f"{where}: prometheus exporter must listen on :8889")
         if not cfg["extensions"]["health_check"].get("endpoint", "").endswith(":13133"):
             fail(f"{where}: health_check must listen on :13133")
-        wanted = {"traces": "otlp/jaeger", "metrics": "prometheus", "logs": "debug"}
+        wanted = {"traces": "otlp_grpc/jaeger", "metrics": "prometheus", "logs": "otlp_http/victorialogs"}
         for signal, exporter in wanted.items():
             if exporter not in (pipelines.get(signal, {}).get("exporters") or []):
                 fail(f"{where}: {signal} must go to {exporter}")
@@ -122,6 +127,21 @@ def cmd_collector():
         check_collector_config(yaml.safe_load(doc["data"]["config.yaml"]), f"{K8S}/{cm}")
 
 
+def cmd_extract_collector_configs():
+    """Writes each Kubernetes collector ConfigMap's config.yaml to the directory argv[2]."""
+    out = sys.argv[2]
+    for cm in sorted(os.listdir(K8S)):
+        if not cm.endswith(".yaml"):
+            continue
+        with open(os.path.join(K8S, cm), encoding="utf-8") as f:
+            docs = [d for d in yaml.safe_load_all(f) if isinstance(d, dict)]
+        for doc in docs:
+            if doc.get("kind") == "ConfigMap" and "config.yaml" in (doc.get("data") or {}):
+                with open(os.path.join(out, cm), "w", encoding="utf-8") as f:
+                    f.write(doc["data"]["config.yaml"])
+                print(cm)
+
+
 def env_of(service):
     env = service.get("environment") or {}
     if isinstance(env, list):
@@ -135,7 +155,7 @@ def cmd_compose():
     services = doc.get("services") or {}
     volumes = set((doc.get("volumes") or {}).keys())
     expected = {"wwmaa-backend", "otel-collector", "jaeger", "prometheus", "grafana",
-                "alertmanager", "postgres", "redis"}
+                "alertmanager", "victorialogs", "postgres", "redis"}
     if set(services) != expected:
         fail(f"{path}: services {sorted(services)} != {sorted(expected)}")
     secretish = re.compile(r"PASSWORD|SECRET|TOKEN|API_KEY|PRIVATE", re.I)
@@ -184,7 +204,7 @@ def cmd_compose():
     if "--enable-feature=exemplar-storage" not in (prom.get("command") or []):
         fail(f"{path}: prometheus must run with --enable-feature=exemplar-storage")
     mounts = " ".join(str(v) for s in services.values() for v in (s.get("volumes") or []))
-    for needed in ("./otel-collector.yaml", f"./{OBS}/prometheus.yml", f"./{OBS}/prometheus-alerts.yml",
+    for needed in ("./otel-collector.yaml", f"./{OBS}/jaeger.yaml", f"./{OBS}/prometheus.yml", f"./{OBS}/prometheus-alerts.yml",
                    f"./{OBS}/alertmanager.yml", f"./{OBS}/grafana/provisioning",
                    f"./{OBS}/grafana-dashboard.json"):
         if needed not in mounts:
@@ -354,6 +374,8 @@ if __name__ == "__main__":
     command = sys.argv[1]
     if command == "grafana":
         cmd_grafana(sys.argv[2])
+    elif command == "extract-collector-configs":
+        cmd_extract_collector_configs()
     else:
         globals()[f"cmd_{command}"]()
     for e in errors:
@@ -396,7 +418,7 @@ routing() {
 }
 
 dashboard_promql() {
-  "$PY" "$WORK/checks.py" grafana "$WORK/dashboard-rules.yml" && promtool check rules "$WORK/dashboard-rules.yml"
+  "$PY" "$WORK/checks.py" grafana "$WORK/dashboard-rules.yml" && "$PROMTOOL" check rules "$WORK/dashboard-rules.yml"
 }
 
 k8s_manifests() {
@@ -408,9 +430,23 @@ k8s_manifests() {
   "$BIN/kubernetes-validate" --strict --quiet -k "$K8S_VERSION" "${files[@]}"
 }
 
-check "promtool check config $OBS/prometheus.yml"         promtool check config "$OBS/prometheus.yml"
-check "promtool check rules $OBS/prometheus-alerts.yml"   promtool check rules "$OBS/prometheus-alerts.yml"
-check "promtool test rules $OBS/tests/alerts-test.yml"    promtool test rules "$OBS/tests/alerts-test.yml"
+# The real collector loads each config: unknown components, renamed or moved options and
+# malformed values fail here. The Kubernetes configs read POD_IP and NODE_NAME from the pod.
+collector_validate() {
+  POD_IP=127.0.0.1 NODE_NAME=validate "$OTELCOL" validate --config="$1"
+}
+mkdir -p "$WORK/collector-configs"
+"$PY" "$WORK/checks.py" extract-collector-configs "$WORK/collector-configs" >"$WORK/collector-configs.txt"
+[ -s "$WORK/collector-configs.txt" ] || { note "no collector ConfigMaps found in $K8S"; exit 1; }
+
+check "collector $(peers_version otelcol) validate otel-collector.yaml" collector_validate otel-collector.yaml
+while read -r cm; do
+  check "collector $(peers_version otelcol) validate $K8S/$cm (its config.yaml)" collector_validate "$WORK/collector-configs/$cm"
+done <"$WORK/collector-configs.txt"
+check "jaeger $(peers_version jaeger) validate $OBS/jaeger.yaml"  "$JAEGER" validate --config="$OBS/jaeger.yaml"
+check "promtool check config $OBS/prometheus.yml"         "$PROMTOOL" check config "$OBS/prometheus.yml"
+check "promtool check rules $OBS/prometheus-alerts.yml"   "$PROMTOOL" check rules "$OBS/prometheus-alerts.yml"
+check "promtool test rules $OBS/tests/alerts-test.yml"    "$PROMTOOL" test rules "$OBS/tests/alerts-test.yml"
 check "alerts: severity, annotations, runbook sections"   "$PY" "$WORK/checks.py" rules
 check "amtool check-config $OBS/alertmanager.yml"         "$AMTOOL" check-config "$OBS/alertmanager.yml"
 check "alertmanager routes by severity"                   routing

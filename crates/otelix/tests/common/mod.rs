@@ -80,7 +80,7 @@ pub(crate) fn required_tool(name: &str) -> Option<std::path::PathBuf> {
     if found.is_none() {
         if std::env::var_os("CI").is_some() {
             panic!(
-                "{name} is required in CI but not on PATH (scripts/install-tools.sh installs it)"
+                "{name} is required in CI but not on PATH (.ci/run puts the one scripts/peers.sh builds there)"
             );
         }
         eprintln!("SKIPPED: {name} not found on PATH; install it to run this check");
