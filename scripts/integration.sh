@@ -5,11 +5,20 @@
 #     the suite fails, naming the one, when either is unreachable;
 #   - rotel, a real OpenTelemetry collector (PyPI), between the service and the otelix testkit
 #     receiver, over OTLP/gRPC in one run and OTLP/HTTP-protobuf in the other;
-#   - Prometheus and promtool (Debian's prometheus package) with the project's prometheus.yml
-#     adapted to loopback and its alert rules, and Alertmanager with the project's
-#     alertmanager.yml.
-# The checks live in examples/wwmaa-backend/tests/integration.rs; this script installs the
-# peers (scripts/lib/tools.sh), checks the backends, runs the suite and prints a summary.
+#   - Prometheus and promtool with the project's prometheus.yml adapted to loopback and its alert
+#     rules, and Alertmanager with the project's alertmanager.yml; built from their pinned Go
+#     modules (tools/, scripts/lib/peers.sh) like the collector, Jaeger and VictoriaLogs.
+# Those checks live in examples/wwmaa-backend/tests/integration.rs. Then the real stack, in
+# examples/wwmaa-backend/tests/stack.rs, over OTLP/gRPC in one run and OTLP/HTTP-protobuf in the
+# other:
+#   - the service (and a second instance serving the external APIs' sandbox) exporting to the
+#     OpenTelemetry Collector running otel-collector.yaml itself (addresses moved to loopback by
+#     its --set), which sends traces to Jaeger (docs/observability/jaeger.yaml), metrics to its
+#     Prometheus exporter and logs to VictoriaLogs; Prometheus with prometheus.yml scraping the
+#     service and the collector; each check on what Jaeger, VictoriaLogs and Prometheus answer,
+#     and the troubleshooting commands of docs/observability/README.md run as written.
+# This script builds the peers (scripts/lib/peers.sh, scripts/lib/tools.sh), checks the backends,
+# runs both files and prints a summary; it fails when any test fails, is skipped or does not run.
 # Runnable by hand and by CI: bash scripts/integration.sh   (a few minutes)
 set -euo pipefail
 
@@ -22,10 +31,14 @@ note() { printf 'integration: %s\n' "$*" >&2; }
 
 # shellcheck source=scripts/lib/tools.sh
 . scripts/lib/tools.sh
+# shellcheck source=scripts/lib/peers.sh
+. scripts/lib/peers.sh
 
-install_debian_tools
-select_alertmanager
+# shellcheck disable=SC2119 # no arguments: every peer
+peers_build
 install_venv
+# The troubleshooting commands that tests/stack.rs runs as the docs write them.
+install_commands curl jq
 
 export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}"
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
@@ -41,22 +54,35 @@ fi
 ROTEL_AGENT="$("$PY" -c 'import os, rotel; print(os.path.join(os.path.dirname(rotel.__file__), "rotel-agent"))')"
 [ -x "$ROTEL_AGENT" ] || { note "rotel-agent not found at $ROTEL_AGENT"; exit 1; }
 export ROTEL_AGENT
-PROMETHEUS="$(command -v prometheus)"
-PROMTOOL="$(command -v promtool)"
 OTELIX_PYTHON="$PY"
-export PROMETHEUS PROMTOOL ALERTMANAGER OTELIX_PYTHON
+export OTELIX_PYTHON
 export OTELIX_INTEGRATION=1
 
-note "peers: $("$ROTEL_AGENT" --version 2>&1 | head -n 1), $("$PROMETHEUS" --version 2>&1 | head -n 1), $("$ALERTMANAGER" --version 2>&1 | head -n 1)"
-status=0
-cargo test -p wwmaa-backend --test integration -- --test-threads=1 --nocapture 2>&1 |
-  tee "$WORK/out" || status=$?
+note "peers: $("$ROTEL_AGENT" --version 2>&1 | head -n 1), $("$OTELCOL" --version 2>&1 | head -n 1), jaeger $(peers_version jaeger), $("$PROMETHEUS" --version 2>&1 | head -n 1), $("$ALERTMANAGER" --version 2>&1 | head -n 1), victoria-logs $(peers_version victorialogs)"
+
+# Each test file with the number of tests it must pass: a test that was filtered out, renamed
+# away or skipped must not pass unnoticed.
+failed=""
+run_tests() {
+  local file="$1" expected="$2" status=0
+  cargo test -p wwmaa-backend --test "$file" -- --test-threads=1 --nocapture 2>&1 |
+    tee "$WORK/$file.out" || status=$?
+  cat "$WORK/$file.out" >>"$WORK/out"
+  if [ "$status" -ne 0 ] || ! grep -q "test result: ok. $expected passed; 0 failed" "$WORK/$file.out" ||
+    grep -q '^skipped:' "$WORK/$file.out"; then
+    failed="$failed $file"
+  fi
+}
+: >"$WORK/out"
+run_tests integration 2
+# stack.rs: the gRPC and the HTTP/protobuf runs, and two tests of its own helpers.
+run_tests stack 4
 
 printf '\n== integration summary ==\n'
-grep -E '^(== run|ok    )' "$WORK/out" || true
+grep -E '^(== |ok    )' "$WORK/out" || true
 passed="$(grep -c '^ok    ' "$WORK/out" || true)"
-if [ "$status" -ne 0 ] || ! grep -q 'test result: ok. 2 passed' "$WORK/out"; then
-  printf 'FAILED after %s checks passed (see above)\n' "$passed"
+if [ -n "$failed" ]; then
+  printf 'FAILED (%s) after %s checks passed (see above)\n' "${failed# }" "$passed"
   exit 1
 fi
 printf '%s checks passed\n' "$passed"

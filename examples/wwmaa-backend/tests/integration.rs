@@ -26,7 +26,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{free_port, wait_listening, Process, Sent, WAIT};
+use common::prometheus::{self as prom, PromApi};
+use common::{free_port, ok, wait_listening, Process, Protocol, Sent, WAIT};
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use otelix_testkit::{ReceivedSpan, Receiver};
 
@@ -83,21 +84,11 @@ struct Peers {
 
 impl Peers {
     fn from_env() -> Option<Peers> {
-        if std::env::var("OTELIX_INTEGRATION").as_deref() != Ok("1") {
-            eprintln!("skipped: the integration suite runs with scripts/integration.sh");
+        if !common::integration_enabled() {
             return None;
         }
-        let var = |name: &str| {
-            std::env::var(name)
-                .ok()
-                .filter(|v| !v.trim().is_empty())
-                .unwrap_or_else(|| panic!("scripts/integration.sh sets {name}"))
-        };
-        let database_url = var("DATABASE_URL");
-        assert!(
-            database_url.starts_with("postgres"),
-            "DATABASE_URL must be PostgreSQL: {database_url}"
-        );
+        let var = common::integration_var;
+        let database_url = common::integration_database_url();
         Some(Peers {
             rotel: var("ROTEL_AGENT").into(),
             prometheus: var("PROMETHEUS").into(),
@@ -108,25 +99,6 @@ impl Peers {
             redis_url: var("REDIS_URL"),
         })
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Protocol {
-    Grpc,
-    HttpProtobuf,
-}
-
-impl Protocol {
-    fn otel_name(self) -> &'static str {
-        match self {
-            Protocol::Grpc => "grpc",
-            Protocol::HttpProtobuf => "http/protobuf",
-        }
-    }
-}
-
-fn ok(check: &str) {
-    println!("ok    {check}");
 }
 
 /// One run: the receiver, the collector in front of it, and the service.
@@ -495,11 +467,7 @@ impl Run {
     /// Prometheus scrapes the service and evaluates the project's rules; Alertmanager runs the
     /// project's configuration; promtool accepts a scrape.
     async fn check_prometheus(&self, peers: &Peers) {
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let obs = root
-            .join("docs/observability")
-            .canonicalize()
-            .expect("docs/observability");
+        let obs = prom::observability_dir();
 
         // Alertmanager with the project's file; the secret files it reads are made here.
         let secrets = self.dir.path().join("secrets");
@@ -532,32 +500,18 @@ impl Run {
         wait_listening(&mut alertmanager, am_addr);
 
         // Prometheus with the project's prometheus.yml, adapted to loopback.
-        let prom_addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
-        let prom_path = self.dir.path().join("prometheus.yml");
-        std::fs::write(
-            &prom_path,
-            loopback_prometheus_config(
-                &obs,
-                self.dir.path(),
-                prom_addr,
-                self.service_addr,
-                am_addr,
-            ),
-        )
-        .expect("prometheus config");
-        let mut prometheus = Process::spawn(
-            "prometheus",
+        // (rotel has no metrics of its own: the collector jobs are left out.)
+        let prom_addr = common::loopback();
+        let prometheus = prom::spawn(
+            &peers.prometheus,
             self.dir.path(),
-            Command::new(&peers.prometheus)
-                .arg(format!("--config.file={}", prom_path.display()))
-                .arg(format!(
-                    "--storage.tsdb.path={}",
-                    self.dir.path().join("prom").display()
-                ))
-                .arg(format!("--web.listen-address={prom_addr}"))
-                .arg("--enable-feature=exemplar-storage"),
+            &prom::Targets {
+                prometheus: prom_addr,
+                service: self.service_addr,
+                alertmanager: Some(am_addr),
+                collector: None,
+            },
         );
-        wait_listening(&mut prometheus, prom_addr);
         let api = PromApi {
             base: format!("http://{prom_addr}"),
             client: self.client.clone(),
@@ -593,7 +547,9 @@ impl Run {
             let scrapes = api
                 .query("count_over_time(up{job=\"wwmaa-backend\"}[1m])")
                 .await;
-            if value(&up) == Some(1.0) && value(&scrapes).is_some_and(|n| n >= 4.0) {
+            if prom::single_value(&up) == Some(1.0)
+                && prom::single_value(&scrapes).is_some_and(|n| n >= 4.0)
+            {
                 break;
             }
             assert!(
@@ -607,37 +563,15 @@ impl Run {
 
         // Exemplar storage holds trace IDs from the request histogram's buckets, and each is an
         // X-Request-ID the service returned to this client.
-        let url = url::Url::parse_with_params(
-            &format!("{}/api/v1/query_exemplars", api.base),
-            [
+        let (trace_ids, body) = api
+            .exemplar_trace_ids(
                 // The API's routes: the sandbox's are served to the service itself (its
                 // dunning job among the callers), not to this client.
-                (
-                    "query",
-                    "http_server_request_duration_seconds_bucket{http_route=~\"/api/.*\"}"
-                        .to_owned(),
-                ),
-                ("start", format!("{}", started - 60.0)),
-                ("end", format!("{}", started + 600.0)),
-            ],
-        )
-        .expect("a query URL");
-        let body: serde_json::Value = self
-            .client
-            .get(url)
-            .send()
-            .await
-            .expect("Prometheus answers")
-            .json()
-            .await
-            .expect("JSON");
-        let trace_ids: Vec<String> = body["data"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .flat_map(|series| series["exemplars"].as_array().cloned().unwrap_or_default())
-            .filter_map(|e| e["labels"]["trace_id"].as_str().map(str::to_owned))
-            .collect();
+                "http_server_request_duration_seconds_bucket{http_route=~\"/api/.*\"}",
+                started - 60.0,
+                started + 600.0,
+            )
+            .await;
         assert!(
             !trace_ids.is_empty(),
             "no exemplars in Prometheus: {body}\n{}",
@@ -801,69 +735,6 @@ impl Run {
     }
 }
 
-/// The project's prometheus.yml with every address moved to loopback, one-second intervals
-/// (the rule files copied into `dir` without their groups' intervals), and the collector jobs
-/// left out (rotel exposes no metrics of its own).
-fn loopback_prometheus_config(
-    obs: &Path,
-    dir: &Path,
-    prometheus: SocketAddr,
-    service: SocketAddr,
-    alertmanager: SocketAddr,
-) -> String {
-    let text = std::fs::read_to_string(obs.join("prometheus.yml")).expect("prometheus.yml");
-    let mut config: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).expect("valid YAML");
-    let global = &mut config["global"];
-    global["scrape_interval"] = "1s".into();
-    global["scrape_timeout"] = "1s".into();
-    global["evaluation_interval"] = "1s".into();
-    // The rule files, copied with their groups' own intervals removed: every group is
-    // evaluated at the suite's one-second interval.
-    let rules: Vec<serde_yaml_ng::Value> = config["rule_files"]
-        .as_sequence()
-        .expect("rule_files")
-        .iter()
-        .map(|file| {
-            let file = file.as_str().expect("a path");
-            let text = std::fs::read_to_string(obs.join(file)).expect("a rule file");
-            let mut rules: serde_yaml_ng::Value =
-                serde_yaml_ng::from_str(&text).expect("valid YAML");
-            for group in rules["groups"].as_sequence_mut().expect("groups") {
-                if let Some(group) = group.as_mapping_mut() {
-                    group.remove("interval");
-                }
-            }
-            let copy = dir.join(file);
-            std::fs::write(&copy, serde_yaml_ng::to_string(&rules).expect("YAML"))
-                .expect("rule file copy");
-            copy.display().to_string().into()
-        })
-        .collect();
-    config["rule_files"] = rules.into();
-    config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] =
-        vec![serde_yaml_ng::Value::from(alertmanager.to_string())].into();
-    let jobs = config["scrape_configs"]
-        .as_sequence_mut()
-        .expect("scrape_configs");
-    jobs.retain(|job| {
-        !job["job_name"]
-            .as_str()
-            .unwrap_or_default()
-            .starts_with("otel-collector")
-    });
-    for job in jobs.iter_mut() {
-        let target = match job["job_name"].as_str().expect("job_name") {
-            "prometheus" => prometheus,
-            "wwmaa-backend" => service,
-            "alertmanager" => alertmanager,
-            other => panic!("prometheus.yml has a job this suite does not know: {other}"),
-        };
-        job["static_configs"][0]["targets"] =
-            vec![serde_yaml_ng::Value::from(target.to_string())].into();
-    }
-    serde_yaml_ng::to_string(&config).expect("YAML")
-}
-
 /// Parses an OpenMetrics exposition with Python's `prometheus_client` (a strict parser) and
 /// returns every exemplar: `{"name", "labels", "trace_id", "value"}`.
 fn parse_openmetrics_exemplars(python: &Path, text: &str) -> Vec<serde_json::Value> {
@@ -922,50 +793,4 @@ fn grafana_concrete(expr: &str) -> String {
     expr.replace("$__rate_interval", "1m")
         .replace("$job", "wwmaa-backend")
         .replace("$route", ".*")
-}
-
-/// The single value of an instant-query result, if it has one series.
-fn value(result: &serde_json::Value) -> Option<f64> {
-    let series = result.as_array()?;
-    if series.len() != 1 {
-        return None;
-    }
-    series[0]["value"][1].as_str()?.parse().ok()
-}
-
-/// Prometheus's HTTP API.
-struct PromApi {
-    base: String,
-    client: reqwest::Client,
-}
-
-impl PromApi {
-    async fn get(&self, path: &str) -> serde_json::Value {
-        self.client
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .expect("Prometheus answers")
-            .json()
-            .await
-            .expect("JSON from Prometheus")
-    }
-
-    /// The `result` of an instant query; fails on a query error.
-    async fn query(&self, expr: &str) -> serde_json::Value {
-        let url =
-            url::Url::parse_with_params(&format!("{}/api/v1/query", self.base), [("query", expr)])
-                .expect("a query URL");
-        let body: serde_json::Value = self
-            .client
-            .get(url)
-            .send()
-            .await
-            .expect("Prometheus answers")
-            .json()
-            .await
-            .expect("JSON from Prometheus");
-        assert_eq!(body["status"], "success", "query {expr}: {body}");
-        body["data"]["result"].clone()
-    }
 }

@@ -68,15 +68,6 @@ async fn every_metric_and_label_the_alerts_and_dashboard_query_is_exposed() {
         .await
         .expect("a dunning job run succeeded");
     let mut scrape = Scrape::parse(&app.get_text("/metrics").await);
-    eprintln!(
-        "DEBUG {}",
-        std::fs::read_to_string(&app.slow_query_log)
-            .unwrap_or_default()
-            .lines()
-            .filter(|l| l.contains("n_plus_one") || l.contains("UPDATE"))
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
     app.stop().await;
 
     // A failing one: the external APIs answer 503 and a table is gone, so the series that

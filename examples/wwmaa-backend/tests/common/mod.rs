@@ -11,6 +11,8 @@
 // Not every test file uses every helper; a failed set-up step should fail loudly.
 #![allow(dead_code, clippy::expect_used, clippy::unwrap_used)]
 
+pub(crate) mod prometheus;
+
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -516,6 +518,11 @@ pub(crate) fn free_port() -> u16 {
         .port()
 }
 
+/// An address of 127.0.0.1 on a port that was free a moment ago, for a peer about to start.
+pub(crate) fn loopback() -> SocketAddr {
+    ([127, 0, 0, 1], free_port()).into()
+}
+
 /// Waits until `addr` accepts connections, or fails naming `process`.
 pub(crate) fn wait_listening(process: &mut Process, addr: SocketAddr) {
     let deadline = Instant::now() + START;
@@ -576,4 +583,57 @@ pub(crate) async fn drop_sqlite_table(database_url: &str, table: &str) {
         .await
         .expect("table dropped");
     connection.close().await.expect("closed");
+}
+
+/// Whether the suites run against real peers: `OTELIX_INTEGRATION=1`, which
+/// `scripts/integration.sh` sets. Otherwise the test says it is skipped, so that a plain
+/// `cargo test` passes on a machine without the peers.
+pub(crate) fn integration_enabled() -> bool {
+    if std::env::var("OTELIX_INTEGRATION").as_deref() == Ok("1") {
+        true
+    } else {
+        eprintln!("skipped: the integration suites run with scripts/integration.sh");
+        false
+    }
+}
+
+/// A variable `scripts/integration.sh` sets (a peer's binary, a backend's URL); a panic naming
+/// it when it is missing or empty.
+pub(crate) fn integration_var(name: &str) -> String {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| panic!("{name} is not set: scripts/integration.sh sets it"))
+}
+
+/// `DATABASE_URL`, which must be PostgreSQL for the integration suites.
+pub(crate) fn integration_database_url() -> String {
+    let database_url = integration_var("DATABASE_URL");
+    assert!(
+        database_url.starts_with("postgres"),
+        "DATABASE_URL must be PostgreSQL: {database_url}"
+    );
+    database_url
+}
+
+/// One passed check: a line `scripts/integration.sh` collects into its summary.
+pub(crate) fn ok(check: &str) {
+    println!("ok    {check}");
+}
+
+/// The OTLP transport a service exports over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Protocol {
+    Grpc,
+    HttpProtobuf,
+}
+
+impl Protocol {
+    /// The value of `OTEL_EXPORTER_OTLP_PROTOCOL`.
+    pub(crate) fn otel_name(self) -> &'static str {
+        match self {
+            Protocol::Grpc => "grpc",
+            Protocol::HttpProtobuf => "http/protobuf",
+        }
+    }
 }
