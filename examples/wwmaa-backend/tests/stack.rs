@@ -54,6 +54,8 @@ const SANDBOX: &str = "wwmaa-sandbox";
 /// `deployment.environment.name`, set through `OTEL_RESOURCE_ATTRIBUTES` as docker-compose.yml
 /// does (it wins over the one the service derives from `APP_ENV`).
 const ENVIRONMENT: &str = "stack-test";
+/// The page whose troubleshooting commands the gRPC run executes.
+const TROUBLESHOOTING: &str = "docs/observability/README.md";
 
 #[actix_web::test]
 async fn the_real_stack_over_grpc() {
@@ -69,6 +71,7 @@ async fn the_real_stack_over_grpc() {
     stack.check_metric_names().await;
     stack.check_prometheus(&traffic).await;
     stack.check_troubleshooting().await;
+    stack.check_readme_walkthrough().await;
 }
 
 #[actix_web::test]
@@ -933,12 +936,14 @@ impl Stack {
 
     /// The troubleshooting blocks of docs/observability/README.md, run as written against this
     /// stack.
-    async fn check_troubleshooting(&self) {
+    /// docker-compose.yml's published ports, mapped to this stack's addresses (the gRPC run's:
+    /// it has Prometheus).
+    fn compose_ports(&self) -> BTreeMap<u16, SocketAddr> {
         let (_, prometheus) = self
             .prometheus
             .as_ref()
             .expect("the gRPC run has Prometheus");
-        let ports: BTreeMap<u16, SocketAddr> = BTreeMap::from([
+        BTreeMap::from([
             (8000, self.service_addr),
             (16686, self.jaeger_query),
             (13133, self.collector_addrs.health),
@@ -946,11 +951,58 @@ impl Stack {
             (8889, self.collector_addrs.exporter),
             (9090, *prometheus),
             (9428, self.victorialogs_addr),
-        ]);
-        let readme = workspace_root().join("docs/observability/README.md");
-        let text = std::fs::read_to_string(&readme).expect("docs/observability/README.md");
+        ])
+    }
 
-        let (block, output) = self.run_doc_block(&text, "no-traces-in-jaeger", &ports);
+    /// The README's "See a request in Jaeger" walk-through, run as written: the request's ID,
+    /// its trace's spans (both services'), its log line, and exemplars naming traces.
+    async fn check_readme_walkthrough(&self) {
+        let (block, output) = self.run_doc_block(
+            "README.md",
+            "see-a-request-in-jaeger",
+            &self.compose_ports(),
+        );
+        let lines: Vec<&str> = output.lines().collect();
+        let is_trace_id = |l: &&str| {
+            l.len() == 32
+                && l.bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        };
+        let problems: Vec<String> = [
+            expect_line(&lines, "the request's X-Request-ID", is_trace_id),
+            expect_line(&lines, "the payment's SERVER span", |l| {
+                *l == "POST /api/payments"
+            }),
+            expect_line(&lines, "its database span", |l| *l == "INSERT payments"),
+            expect_line(&lines, "the second service's SERVER span", |l| {
+                *l == "POST /sandbox/stripe/v1/payment_intents"
+            }),
+            expect_line(&lines, "its log line from VictoriaLogs", |l| {
+                *l == "INFO\tpayment recorded"
+            }),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let ids = lines.iter().filter(|l| is_trace_id(l)).count();
+        assert!(
+            problems.is_empty() && ids >= 2,
+            "{}",
+            self.failure(&format!(
+                "the README's walk-through printed what this stack does not match ({ids} trace IDs; \
+                 one for the request, at least one exemplar):\n  {}\n--- block as run ---\n{block}\n--- output ---\n{output}",
+                problems.join("\n  ")
+            ))
+        );
+        ok(&format!(
+            "README's \"See a request in Jaeger\" works as written: the payment's ID, its trace with both services' SERVER spans, its log line, {} exemplar trace IDs",
+            ids - 1
+        ));
+    }
+
+    async fn check_troubleshooting(&self) {
+        let ports = self.compose_ports();
+        let (block, output) = self.run_doc_block(TROUBLESHOOTING, "no-traces-in-jaeger", &ports);
         let lines: Vec<&str> = output.lines().collect();
         let problems: Vec<String> = [
             expect_line(&lines, "the collector's health check answers", |l| {
@@ -985,7 +1037,8 @@ impl Stack {
             lines.len()
         ));
 
-        let (block, output) = self.run_doc_block(&text, "no-metrics-in-prometheus", &ports);
+        let (block, output) =
+            self.run_doc_block(TROUBLESHOOTING, "no-metrics-in-prometheus", &ports);
         let lines: Vec<&str> = output.lines().collect();
         let mut checks: Vec<Option<String>> = [
             "prometheus",
@@ -1038,19 +1091,21 @@ impl Stack {
         ));
     }
 
-    /// The ```sh block after `<!-- stack-test: {marker} -->`, with `localhost:<compose port>`
-    /// replaced by this stack's address, run by bash (stopping at the first failing command):
-    /// the block as run and what it printed.
+    /// The ```sh block after `<!-- stack-test: {marker} -->` in `doc` (a path from the
+    /// workspace root), with `localhost:<compose port>` replaced by this stack's address, run by
+    /// bash (stopping at the first failing command): the block as run and what it printed.
     fn run_doc_block(
         &self,
-        readme: &str,
+        doc: &str,
         marker: &str,
         ports: &BTreeMap<u16, SocketAddr>,
     ) -> (String, String) {
+        let text = std::fs::read_to_string(workspace_root().join(doc))
+            .unwrap_or_else(|e| panic!("{doc}: {e}"));
         let tag = format!("<!-- stack-test: {marker} -->");
-        let after = readme
+        let after = text
             .split_once(&tag)
-            .unwrap_or_else(|| panic!("docs/observability/README.md has no {tag}"))
+            .unwrap_or_else(|| panic!("{doc} has no {tag}"))
             .1;
         let block = after
             .trim_start()
@@ -1416,11 +1471,14 @@ fn sample_names_filter_by_job() {
 
 #[test]
 fn doc_blocks_are_found_after_their_marker() {
-    let readme = std::fs::read_to_string(workspace_root().join("docs/observability/README.md"))
-        .expect("README");
-    for marker in ["no-traces-in-jaeger", "no-metrics-in-prometheus"] {
+    for (doc, marker) in [
+        (TROUBLESHOOTING, "no-traces-in-jaeger"),
+        (TROUBLESHOOTING, "no-metrics-in-prometheus"),
+        ("README.md", "see-a-request-in-jaeger"),
+    ] {
+        let text = std::fs::read_to_string(workspace_root().join(doc)).expect("the doc");
         let tag = format!("<!-- stack-test: {marker} -->");
-        let after = readme.split_once(&tag).expect("marker").1;
-        assert!(after.trim_start().starts_with("```sh\n"), "{marker}");
+        let after = text.split_once(&tag).expect("marker").1;
+        assert!(after.trim_start().starts_with("```sh\n"), "{doc}: {marker}");
     }
 }
