@@ -142,6 +142,24 @@ def cmd_extract_collector_configs():
                 print(cm)
 
 
+def cmd_collector_components():
+    """The collector distribution (`otelcol-otelix components` on stdin) has exactly the
+    components that the collector configs (argv[2:]) use: none missing, none unused."""
+    built = yaml.safe_load(sys.stdin)
+    have = {(kind, c["name"]) for kind in ("receivers", "processors", "exporters", "extensions", "connectors")
+            for c in (built.get(kind) or [])}
+    used = set()
+    for path in sys.argv[2:]:
+        cfg = load_yaml(path)
+        for kind in ("receivers", "processors", "exporters", "extensions", "connectors"):
+            for name in cfg.get(kind) or {}:
+                used.add((kind, name.split("/", 1)[0]))
+    for kind, name in sorted(used - have):
+        fail(f"the configs use {kind[:-1]} {name!r}, which tools/otelcol/components.go lacks")
+    for kind, name in sorted(have - used):
+        fail(f"tools/otelcol/components.go builds {kind[:-1]} {name!r}, which no collector config uses")
+
+
 def env_of(service):
     env = service.get("environment") or {}
     if isinstance(env, list):
@@ -376,6 +394,8 @@ if __name__ == "__main__":
         cmd_grafana(sys.argv[2])
     elif command == "extract-collector-configs":
         cmd_extract_collector_configs()
+    elif command == "collector-components":
+        cmd_collector_components()
     else:
         globals()[f"cmd_{command}"]()
     for e in errors:
@@ -443,6 +463,12 @@ check "collector $(peers_version otelcol) validate otel-collector.yaml" collecto
 while read -r cm; do
   check "collector $(peers_version otelcol) validate $K8S/$cm (its config.yaml)" collector_validate "$WORK/collector-configs/$cm"
 done <"$WORK/collector-configs.txt"
+collector_components() {
+  local configs=(otel-collector.yaml)
+  while read -r cm; do configs+=("$WORK/collector-configs/$cm"); done <"$WORK/collector-configs.txt"
+  "$OTELCOL" components | "$PY" "$WORK/checks.py" collector-components "${configs[@]}"
+}
+check "collector distribution: exactly the components the configs use" collector_components
 check "jaeger $(peers_version jaeger) validate $OBS/jaeger.yaml"  "$JAEGER" validate --config="$OBS/jaeger.yaml"
 check "promtool check config $OBS/prometheus.yml"         "$PROMTOOL" check config "$OBS/prometheus.yml"
 check "promtool check rules $OBS/prometheus-alerts.yml"   "$PROMTOOL" check rules "$OBS/prometheus-alerts.yml"
