@@ -377,7 +377,7 @@ where
         if !query.is_empty() {
             // Sensitive parameters' values (tokens, keys, signatures, passwords) never reach
             // the span, as the semantic conventions ask.
-            let redacted = otelix::external::redact_query(query);
+            let redacted = otelix::redact::redact_query(query);
             attributes.push(KeyValue::new(
                 semattr::URL_QUERY,
                 shared_str(truncate(&redacted, MAX_QUERY_LEN)),

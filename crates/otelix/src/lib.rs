@@ -16,25 +16,31 @@
 //!
 //! Configuration comes from code ([`Config::builder`]) and from the standard `OTEL_*`
 //! variables plus a few of otelix's own ([`ENV_VARS`] lists them all).
+//!
+//! # Where things live
+//!
+//! The modules follow the data's path, from set-up to the wire:
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | `config` | [`Config`], its builder, the environment variables, [`ConfigError`] |
+//! | `pipeline` | [`init`], [`Telemetry`]: the tracer, meter and logger providers, sampler, resource, log lines, shutdown |
+//! | `process` | span and log processors: [`BatchExportProcessor`], [`BatchLogExportProcessor`], [`SlowQueryProcessor`] |
+//! | `export` | OTLP exporters, and the `/metrics` side: [`openmetrics`], [`exemplars`] |
+//! | [`instrument`] | what a request calls: [`db`] (feature `sqlx`), [`cache`], [`external`](mod@external), [`jobs`] |
+//! | [`context`] | trace context and baggage propagation, request IDs, [`RequestRoute`] |
+//! | [`redact`], [`sql`] | shared by several stages: URL and query redaction; SQL sanitizing and reading |
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-pub mod cache;
 mod config;
-#[cfg(feature = "sqlx")]
-#[cfg_attr(docsrs, doc(cfg(feature = "sqlx")))]
-pub mod db;
-pub mod exemplars;
+pub mod context;
 mod export;
-pub mod external;
-mod instrumentation;
-pub mod jobs;
-mod logging;
-pub mod openmetrics;
-mod otlp_grpc;
-mod propagation;
-mod slow_query;
-mod telemetry;
+pub mod instrument;
+mod pipeline;
+mod process;
+pub mod redact;
+pub mod sql;
 
 pub use otelix_macros::{external, job};
 
@@ -42,15 +48,20 @@ pub use config::{
     BatchSettings, Config, ConfigBuilder, ConfigError, EnvVar, Environment, Exporters, LogFormat,
     Protocol, SamplerKind, ENV_VARS,
 };
-pub use export::{BatchExportProcessor, BatchLogExportProcessor, ExportHandle, DROPPED_METRIC};
-pub use propagation::{
-    propagator, sanitize_request_id, HeaderExtractor, HeaderInjector, W3CTraceContextPropagator,
+pub use context::{
+    propagator, sanitize_request_id, HeaderExtractor, HeaderInjector, RequestRoute,
+    W3CTraceContextPropagator,
 };
-pub use slow_query::{
-    sanitize_query, sanitize_query_with, RequestRoute, SlowQueryHandle, SlowQueryProcessor,
-    SlowQuerySettings, SqlDialect, MAX_SANITIZED_LEN,
-};
-pub use telemetry::{
+pub use export::{exemplars, openmetrics};
+#[cfg(feature = "sqlx")]
+pub use instrument::db;
+pub use instrument::{cache, external, jobs};
+pub use pipeline::{
     init, InitError, RenderError, ShutdownError, Telemetry, TelemetryBuilder, TelemetryHandle,
     DURATION_BUCKETS_SECONDS, SCOPE_NAME,
 };
+pub use process::{
+    BatchExportProcessor, BatchLogExportProcessor, ExportHandle, SlowQueryHandle,
+    SlowQueryProcessor, SlowQuerySettings, DROPPED_METRIC,
+};
+pub use sql::{sanitize_query, sanitize_query_with, SqlDialect, MAX_SANITIZED_LEN};

@@ -31,7 +31,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::slow_query::SlowQuerySettings;
+use crate::process::SlowQuerySettings;
 
 /// Why a configuration could not be built.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
