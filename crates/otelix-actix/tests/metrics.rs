@@ -16,6 +16,7 @@ use actix_web::test::{self, TestRequest};
 use opentelemetry::KeyValue;
 use otelix::Environment;
 use otelix_actix::PROMETHEUS_CONTENT_TYPE;
+use otelix_testkit::exposition::{Exposition, Format, Labels, Sample};
 
 const DURATION_COUNT: &str = "http_server_request_duration_seconds_count";
 
@@ -46,46 +47,34 @@ where
     String::from_utf8(test::read_body(response).await.to_vec()).expect("UTF-8 exposition")
 }
 
-/// Sample lines of `metric` (the full sample name, such as `..._count`).
-fn samples<'t>(text: &'t str, metric: &str) -> Vec<&'t str> {
-    text.lines()
-        .filter(|line| {
-            line.strip_prefix(metric)
-                .is_some_and(|rest| rest.starts_with('{') || rest.starts_with(' '))
-        })
+/// A `/metrics` page, parsed as the format its content type names.
+fn exposition(text: &str, format: Format) -> Exposition {
+    Exposition::parse_as(text, format)
+        .unwrap_or_else(|e| panic!("the /metrics page does not parse: {e}\n{text}"))
+}
+
+/// The samples of `metric` (the full sample name, such as `..._count`) in a Prometheus text
+/// page.
+fn samples(text: &str, metric: &str) -> Vec<Sample> {
+    exposition(text, Format::Prometheus)
+        .find(metric, &[])
+        .into_iter()
+        .cloned()
         .collect()
 }
 
-/// The label names of a sample line.
-fn label_names(line: &str) -> BTreeSet<String> {
-    let Some((_, rest)) = line.split_once('{') else {
-        return BTreeSet::new();
-    };
-    let labels = rest.rsplit_once('}').map_or(rest, |(labels, _)| labels);
-    labels
-        .split("\",")
-        .filter_map(|pair| pair.split_once('=').map(|(name, _)| name.trim().to_owned()))
-        .collect()
-}
-
-/// Distinct series: one per metric and label set, a histogram's buckets, sum and count
+/// Distinct series: one per metric family and label set, a histogram's buckets, sum and count
 /// counting once.
-fn series(text: &str) -> BTreeSet<String> {
-    text.lines()
-        .filter(|line| !line.starts_with('#') && !line.is_empty())
-        .filter_map(|line| line.rsplit_once(' ').map(|(series, _)| series))
-        .map(|series| {
-            let (name, labels) = series.split_once('{').unwrap_or((series, ""));
-            let name = ["_bucket", "_sum", "_count"]
-                .iter()
-                .find_map(|suffix| name.strip_suffix(suffix))
-                .unwrap_or(name);
-            let labels: Vec<&str> = labels
-                .trim_end_matches('}')
-                .split(',')
-                .filter(|pair| !pair.starts_with("le="))
-                .collect();
-            format!("{name}{{{}}}", labels.join(","))
+fn series(text: &str) -> BTreeSet<(String, Labels)> {
+    let page = exposition(text, Format::Prometheus);
+    page.families()
+        .iter()
+        .flat_map(|family| {
+            family.samples().iter().map(|sample| {
+                let mut labels = sample.labels().clone();
+                labels.remove("le");
+                (family.name().to_owned(), labels)
+            })
         })
         .collect()
 }
@@ -100,12 +89,13 @@ async fn one_series_per_route_template_with_only_the_allowed_labels() {
     }
     let text = scrape(&app).await;
 
-    let users: Vec<&str> = samples(&text, DURATION_COUNT)
+    let users = exposition(&text, Format::Prometheus)
+        .find(DURATION_COUNT, &[("http_route", "/users/{id}")])
         .into_iter()
-        .filter(|line| line.contains("http_route=\"/users/{id}\""))
-        .collect();
+        .cloned()
+        .collect::<Vec<_>>();
     assert_eq!(users.len(), 1, "{text}");
-    assert!(users[0].ends_with(" 10"), "{}", users[0]);
+    assert_eq!(users[0].value(), 10.0, "{}", users[0]);
     assert!(!text.contains("/users/1"), "raw paths never become labels");
 
     let allowed = [
@@ -115,17 +105,17 @@ async fn one_series_per_route_template_with_only_the_allowed_labels() {
         "url_scheme",
         "error_type",
     ];
-    for line in samples(&text, DURATION_COUNT) {
-        for name in label_names(line) {
+    for sample in samples(&text, DURATION_COUNT) {
+        for name in sample.labels().keys() {
             assert!(
                 allowed.contains(&name.as_str()) || name.starts_with("otel_scope_"),
-                "unexpected label {name} in {line}"
+                "unexpected label {name} in {sample}"
             );
         }
     }
     // Every request has finished.
-    for line in samples(&text, "http_server_active_requests") {
-        assert!(line.ends_with(" 0"), "{line}");
+    for sample in samples(&text, "http_server_active_requests") {
+        assert_eq!(sample.value(), 0.0, "{sample}");
     }
 }
 
@@ -148,7 +138,7 @@ async fn random_unmatched_paths_add_only_a_handful_of_series() {
     }
     let text = scrape(&app).await;
     let after = series(&text);
-    let added: Vec<&String> = after.difference(&before).collect();
+    let added: Vec<_> = after.difference(&before).collect();
     assert!(added.len() <= 3, "new series: {added:#?}");
     assert!(!text.contains("/random/"));
 }
@@ -331,19 +321,19 @@ async fn cancelled_requests_leave_no_active_request_behind() {
     assert!(
         samples(&during, "http_server_active_requests")
             .iter()
-            .any(|line| line.ends_with(" 1")),
+            .any(|sample| sample.value() == 1.0),
         "{during}"
     );
     let timed_out = actix_web::rt::time::timeout(std::time::Duration::from_millis(20), call).await;
     assert!(timed_out.is_err());
 
     let text = scrape(&app).await;
-    for line in samples(&text, "http_server_active_requests") {
-        assert!(line.ends_with(" 0"), "{line}");
+    for sample in samples(&text, "http_server_active_requests") {
+        assert_eq!(sample.value(), 0.0, "{sample}");
     }
     assert!(samples(&text, DURATION_COUNT)
         .iter()
-        .any(|line| line.contains("error_type=\"cancelled\"")));
+        .any(|sample| sample.label("error_type") == Some("cancelled")));
 }
 
 const TOKEN: &str = "metrics-token-0123456789abcdef";
@@ -484,20 +474,15 @@ async fn openmetrics_is_served_to_scrapers_that_accept_it() {
     assert!(body.ends_with("# EOF\n"), "{body}");
     assert!(body.contains("# TYPE http_server_request_duration_seconds histogram"));
     // The same series as the text format.
-    let samples = |text: &str| -> BTreeSet<String> {
-        text.lines()
-            .filter(|l| !l.starts_with('#'))
-            .map(|l| {
-                l.split(" # ")
-                    .next()
-                    .unwrap_or(l)
-                    .rsplit_once(' ')
-                    .map_or(l, |(s, _)| s)
-                    .to_owned()
-            })
+    let series = |page: Exposition| -> BTreeSet<(String, Labels)> {
+        page.samples()
+            .map(|sample| (sample.name().to_owned(), sample.labels().clone()))
             .collect()
     };
-    assert_eq!(samples(&body), samples(&plain));
+    assert_eq!(
+        series(exposition(&body, Format::OpenMetrics)),
+        series(exposition(&plain, Format::Prometheus))
+    );
 }
 
 #[actix_web::test]
@@ -513,42 +498,35 @@ async fn a_request_is_the_exemplar_of_its_latency_bucket() {
     )
     .await;
     let body = String::from_utf8(test::read_body(response).await.to_vec()).expect("UTF-8");
-    let lines: Vec<&str> = body
-        .lines()
-        .filter(|l| {
-            l.starts_with("http_server_request_duration_seconds_bucket{")
-                && l.contains("http_route=\"/users/{id}\"")
-                && l.contains(&format!("# {{trace_id=\"{id}\"}}"))
+    let page = exposition(&body, Format::OpenMetrics);
+    let buckets: Vec<&Sample> = page
+        .find(
+            "http_server_request_duration_seconds_bucket",
+            &[("http_route", "/users/{id}")],
+        )
+        .into_iter()
+        .filter(|bucket| {
+            bucket
+                .exemplar()
+                .is_some_and(|exemplar| exemplar.label("trace_id") == Some(id.as_str()))
         })
         .collect();
-    assert_eq!(lines.len(), 1, "one bucket holds the request: {body}");
+    assert_eq!(buckets.len(), 1, "one bucket holds the request: {body}");
     // The bucket is the first whose bound is at least the value, and its count includes it.
-    let line = lines[0];
-    let le: f64 = line
-        .split("le=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .map(|le| {
-            if le == "+Inf" {
-                f64::INFINITY
-            } else {
-                le.parse().expect("a bound")
-            }
-        })
-        .expect("an le label");
-    let exemplar = line.split(" # ").nth(1).expect("an exemplar");
-    let value: f64 = exemplar
-        .split_whitespace()
-        .nth(1)
-        .and_then(|v| v.parse().ok())
-        .expect("an exemplar value");
-    assert!(value <= le, "{line}");
+    let bucket = buckets[0];
+    let le: f64 = bucket
+        .label("le")
+        .expect("an le label")
+        .parse()
+        .expect("a bound (+Inf reads as infinity)");
+    let value = bucket.exemplar().expect("an exemplar").value();
+    assert!(value <= le, "{bucket}");
     let below = otelix::DURATION_BUCKETS_SECONDS
         .iter()
         .copied()
         .filter(|b| *b < le)
         .fold(0.0, f64::max);
-    assert!(value > below || (below == 0.0 && value >= 0.0), "{line}");
+    assert!(value > below || (below == 0.0 && value >= 0.0), "{bucket}");
     // The plain text format has no exemplars.
     assert!(!scrape(&app).await.contains("trace_id"));
 }

@@ -298,7 +298,7 @@ mod tests {
                 }
             ),
         )
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the #[external] arguments are valid");
         let text = compact(&expanded);
         assert!(
             text.starts_with("pubasyncfnpay(amount:u64)->Result<u64,E>{"),
@@ -327,7 +327,7 @@ mod tests {
                 }
             ),
         )
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the #[job] arguments are valid");
         let text = compact(&expanded);
         assert!(
             text.starts_with("asyncfnremind()->::otelix::jobs::JobResult<Result<usize,E>>{"),
@@ -344,7 +344,7 @@ mod tests {
                 async fn tick() {}
             ),
         )
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the #[job] arguments are valid");
         assert!(
             compact(&unit).starts_with("asyncfntick()->::otelix::jobs::JobResult<()>{"),
             "{unit}"
@@ -359,7 +359,7 @@ mod tests {
                 async fn x() {}
             ),
         )
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the #[job] arguments are valid");
         assert!(compact(&expanded).contains("my_otelix::jobs::track_job"));
     }
 
@@ -455,7 +455,7 @@ mod tests {
                 }
             ),
         )
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the #[external] arguments are valid");
         assert!(!compact(&expanded).contains("__otelix_declared_output"));
     }
 }

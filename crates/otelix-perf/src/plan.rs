@@ -130,7 +130,6 @@ fn join(base_path: &str, path: &str) -> Result<Uri, String> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
 
     const SLOS: &str = "version: 1

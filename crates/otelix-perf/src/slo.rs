@@ -321,7 +321,6 @@ fn yaml_inline(value: &serde_yaml_ng::Value) -> String {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]

@@ -224,7 +224,6 @@ impl SlowestRequests {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
 
     fn slow(latency_us: u64, sequence: u64) -> SlowRequest {

@@ -1,6 +1,4 @@
 //! Bad input: exit code 2 and a message naming the problem.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 mod common;
 
 use common::{perf, start_server, stderr, write_file};

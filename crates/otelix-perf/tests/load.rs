@@ -1,7 +1,5 @@
 //! otelix-perf against a local actix-web server: counts, status codes, percentiles, SLO
 //! verdicts, slowest requests and open-loop latency.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 mod common;
 
 use std::sync::atomic::Ordering::SeqCst;

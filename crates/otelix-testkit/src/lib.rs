@@ -1,4 +1,5 @@
-//! An in-process OTLP receiver for tests of exported telemetry.
+//! An in-process OTLP receiver and a Prometheus/OpenMetrics text parser, for tests of
+//! exported telemetry.
 //!
 //! [`Receiver::start`] binds OTLP/gRPC and OTLP/HTTP (protobuf, optionally gzip) on free
 //! ports of `127.0.0.1` and serves them from its own runtime on a background thread, so it
@@ -28,12 +29,16 @@
 //! # }
 //! ```
 //!
+//! [`exposition`] parses what `/metrics` serves (Prometheus text 0.0.4 or OpenMetrics 1.0)
+//! into families and samples to query by name and labels: see its example.
+//!
 //! The `otelix-receiver` binary runs the receiver on fixed addresses and prints its counts as
 //! JSON lines, for benchmark scripts: `cargo run -p otelix-testkit --bin otelix-receiver -- --help`.
 #![deny(missing_docs)]
 
 mod behavior;
 mod error;
+pub mod exposition;
 mod grpc;
 mod http;
 mod received;

@@ -1,6 +1,9 @@
 //! `otelix::cache`: hit/miss metrics through the Prometheus bridge and OTLP, Redis round trips
 //! with CLIENT spans, and bounded failures when Redis is down or silent.
 
+// A failed setup step should fail the test loudly, which is what `expect` does.
+#![allow(clippy::expect_used)]
+
 mod common;
 
 use std::time::Duration;
@@ -22,14 +25,11 @@ async fn memory_cache_hits_and_misses_are_counted() {
     members
         .set_json("member:1", &("Ada", 36), ttl)
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("set_json member:1");
     let first: Option<(String, u32)> = members.get_json_or_miss("member:1").await;
     assert_eq!(first, Some(("Ada".to_owned(), 36)));
     assert!(members.get("member:1").await.is_ok_and(|v| v.is_some()));
-    members
-        .delete("member:1")
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    members.delete("member:1").await.expect("delete member:1");
     assert_eq!(members.get_or_miss("member:1").await, None);
     // A refused write is an error, not a success.
     assert!(members.set("member:2", b"x", Duration::ZERO).await.is_err());
@@ -79,7 +79,7 @@ async fn memory_cache_hits_and_misses_are_counted() {
     flush(&telemetry);
     let metric = receiver
         .wait_for_metric_blocking(|m| m.name() == "otelix.cache.requests", ARRIVAL)
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the cache request counter is exported");
     assert_eq!(metric.unit(), "{request}");
     let points = metric.data_point_attributes();
     for result in ["hit", "miss", "ok", "error"] {
@@ -94,7 +94,7 @@ async fn memory_cache_hits_and_misses_are_counted() {
     assert_eq!(metric.sum_value(), 7.0);
     let duration = receiver
         .wait_for_metric_blocking(|m| m.name() == "otelix.cache.operation.duration", ARRIVAL)
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the cache duration histogram is exported");
     assert_eq!(duration.unit(), "s");
     assert_eq!(duration.histogram_counts(), 7);
 
@@ -133,7 +133,7 @@ mod redis {
         RedisCache::builder(url)
             .with_timeout(TIMEOUT)
             .build()
-            .unwrap_or_else(|e| panic!("{e}"))
+            .expect("a Redis cache client")
     }
 
     fn is_cache_span(span: &ReceivedSpan, cache: &str, operation: &str) -> bool {
@@ -161,16 +161,11 @@ mod redis {
             sessions
                 .set_json(&key, &vec!["a", "b"], ttl)
                 .await
-                .unwrap_or_else(|e| panic!("{e}"));
-            let got: Option<Vec<String>> = sessions
-                .get_json(&key)
-                .await
-                .unwrap_or_else(|e| panic!("{e}"));
+                .expect("set_json on Redis");
+            let got: Option<Vec<String>> =
+                sessions.get_json(&key).await.expect("get_json on Redis");
             assert_eq!(got, Some(vec!["a".to_owned(), "b".to_owned()]));
-            sessions
-                .delete(&key)
-                .await
-                .unwrap_or_else(|e| panic!("{e}"));
+            sessions.delete(&key).await.expect("delete on Redis");
             assert_eq!(sessions.get_or_miss(&key).await, None);
             current_ids()
         }
@@ -182,7 +177,7 @@ mod redis {
         sessions
             .set(&key, b"short", Duration::from_millis(50))
             .await
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("set with a 50 ms expiry on Redis");
         tokio::time::sleep(Duration::from_millis(150)).await;
         assert_eq!(sessions.get_or_miss(&key).await, None);
 
@@ -215,7 +210,7 @@ mod redis {
         let remote = sessions
             .remote()
             .cloned()
-            .unwrap_or_else(|| panic!("remote"));
+            .expect("the Redis backend is remote");
         let expected = [
             ("db.system.name", "redis".to_owned()),
             ("db.operation.name", "GET".to_owned()),
@@ -252,7 +247,7 @@ mod redis {
         let Some(url) = redis_url("redis_connection_is_reestablished_after_it_drops") else {
             return;
         };
-        let target = url::Url::parse(&url).unwrap_or_else(|e| panic!("{e}"));
+        let target = url::Url::parse(&url).expect("REDIS_URL is a URL");
         let upstream = format!(
             "{}:{}",
             target.host_str().unwrap_or("127.0.0.1"),
@@ -274,7 +269,7 @@ mod redis {
         cache
             .set(&key, b"v", Duration::from_secs(30))
             .await
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("set on Redis");
 
         proxy.sever_connections();
         // The first call after the drop may fail; later ones must succeed on a new connection.
@@ -306,7 +301,7 @@ mod redis {
             let started = Instant::now();
             let result = tokio::time::timeout(NEVER_HANGS, down.get("member:1"))
                 .await
-                .unwrap_or_else(|_| panic!("get hung"));
+                .expect("get hung");
             assert!(result.is_err(), "{result:?}");
             assert!(started.elapsed() < NEVER_HANGS);
         }
@@ -373,7 +368,7 @@ mod redis {
             let started = Instant::now();
             let result = tokio::time::timeout(NEVER_HANGS, stalled.get("member:1"))
                 .await
-                .unwrap_or_else(|_| panic!("get hung"));
+                .expect("get hung");
             assert!(
                 matches!(result, Err(CacheError::Timeout { timeout, .. }) if timeout == TIMEOUT),
                 "{result:?}"
@@ -429,11 +424,11 @@ mod redis {
         async fn start(upstream: String) -> Self {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
                 .await
-                .unwrap_or_else(|e| panic!("{e}"));
+                .expect("binding 127.0.0.1:0");
             let port = listener
                 .local_addr()
                 .map(|a| a.port())
-                .unwrap_or_else(|e| panic!("{e}"));
+                .expect("the listener's address");
             let connections = Arc::new(std::sync::Mutex::new(Vec::new()));
             let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
             let (tasks, count) = (connections.clone(), accepted.clone());

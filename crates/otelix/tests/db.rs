@@ -1,6 +1,9 @@
 //! Instrumented sqlx access: CLIENT spans with the semantic-convention attributes and
 //! `db.client.operation.duration`, for SQLite always and for PostgreSQL when `DATABASE_URL`
 //! is set (CI sets it to the local server).
+
+// A failed setup step should fail the test loudly, which is what `expect` does.
+#![allow(clippy::expect_used)]
 #![cfg(feature = "sqlx")]
 
 mod common;
@@ -22,16 +25,16 @@ fn span_with_text(receiver: &Receiver, needle: &str) -> ReceivedSpan {
             },
             WAIT,
         )
-        .unwrap_or_else(|e| panic!("{e}"))
+        .expect("a span with the query text")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_queries_become_client_spans_like_plain_sqlx() {
-    let receiver = Receiver::start().unwrap_or_else(|e| panic!("{e}"));
+    let receiver = Receiver::start().expect("the OTLP receiver starts");
     let telemetry = telemetry(&receiver);
     let pool = sqlx::SqlitePool::connect("sqlite::memory:")
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("an in-memory SQLite pool");
     let db = InstrumentedPool::new(pool, &telemetry.handle());
 
     sqlx::query(
@@ -39,21 +42,21 @@ async fn sqlite_queries_become_client_spans_like_plain_sqlx() {
     )
     .execute(&db)
     .await
-    .unwrap_or_else(|e| panic!("{e}"));
+    .expect("CREATE TABLE members");
     for (id, email) in [(1, "ada@example.org"), (2, "alan@example.org")] {
         sqlx::query("INSERT INTO members (id, email, status) VALUES (?, ?, 'active')")
             .bind(id)
             .bind(email)
             .execute(&db)
             .await
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("INSERT INTO members");
     }
     let rows: Vec<(i64, String)> =
         sqlx::query_as("SELECT id, email FROM members WHERE status = ? ORDER BY id")
             .bind("active")
             .fetch_all(&db)
             .await
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("SELECT the active members");
     assert_eq!(
         rows,
         vec![
@@ -64,7 +67,7 @@ async fn sqlite_queries_become_client_spans_like_plain_sqlx() {
     let one: Option<(String,)> = sqlx::query_as("SELECT email FROM members WHERE id = 2")
         .fetch_optional(&db)
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("SELECT member 2");
     assert_eq!(one, Some(("alan@example.org".to_owned(),)));
     let duplicate = sqlx::query("INSERT INTO members (id, email) VALUES (3, 'ada@example.org')")
         .execute(&db)
@@ -73,9 +76,9 @@ async fn sqlite_queries_become_client_spans_like_plain_sqlx() {
     sqlx::query("SELECT * FROM (SELECT 1)")
         .fetch_all(&db.with_collection("members"))
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("SELECT from a subquery");
 
-    telemetry.force_flush().unwrap_or_else(|e| panic!("{e}"));
+    telemetry.force_flush().expect("telemetry flushes");
 
     let select = span_with_text(&receiver, "SELECT id, email FROM members");
     assert_eq!(select.name(), "SELECT members");
@@ -139,23 +142,22 @@ async fn sqlite_queries_become_client_spans_like_plain_sqlx() {
     let metrics = telemetry
         .handle()
         .render_prometheus()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the Prometheus text renders");
+    let exposition = common::exposition(&metrics);
+    let counted = |labels: &[(&str, &str)]| {
+        !exposition
+            .find("db_client_operation_duration_seconds_count", labels)
+            .is_empty()
+    };
     assert!(
-        metrics.lines().any(
-            |l| l.starts_with("db_client_operation_duration_seconds_count")
-                && l.contains(r#"db_collection_name="members""#)
-                && l.contains(r#"db_operation_name="SELECT""#)
-                && l.contains(r#"db_system_name="sqlite""#)
-        ),
+        counted(&[
+            ("db_collection_name", "members"),
+            ("db_operation_name", "SELECT"),
+            ("db_system_name", "sqlite"),
+        ]),
         "{metrics}"
     );
-    assert!(
-        metrics.lines().any(
-            |l| l.starts_with("db_client_operation_duration_seconds_count")
-                && l.contains(r#"error_type="2067""#)
-        ),
-        "{metrics}"
-    );
+    assert!(counted(&[("error_type", "2067")]), "{metrics}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -170,7 +172,7 @@ async fn postgres_spans_carry_server_and_sqlstate() {
         eprintln!("SKIPPED: DATABASE_URL is not a PostgreSQL URL");
         return;
     };
-    let receiver = Receiver::start().unwrap_or_else(|e| panic!("{e}"));
+    let receiver = Receiver::start().expect("the OTLP receiver starts");
     let telemetry = telemetry(&receiver);
     let pool = sqlx::PgPool::connect(&url)
         .await
@@ -180,13 +182,13 @@ async fn postgres_spans_carry_server_and_sqlstate() {
         .bind(41_i32)
         .fetch_one(&db)
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("SELECT $1 + 1");
     assert_eq!(n, 42);
     let missing = sqlx::query("SELECT * FROM otelix_no_such_table")
         .fetch_all(&db)
         .await;
     assert!(missing.is_err());
-    telemetry.force_flush().unwrap_or_else(|e| panic!("{e}"));
+    telemetry.force_flush().expect("telemetry flushes");
 
     let span = span_with_text(&receiver, "SELECT $1::int4 + ?");
     assert_eq!(
@@ -208,7 +210,7 @@ async fn postgres_spans_carry_server_and_sqlstate() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn any_pools_report_the_system_behind_the_url() {
     sqlx::any::install_default_drivers();
-    let receiver = Receiver::start().unwrap_or_else(|e| panic!("{e}"));
+    let receiver = Receiver::start().expect("the OTLP receiver starts");
     let telemetry = telemetry(&receiver);
     let mut urls = vec![("sqlite::memory:".to_owned(), "sqlite")];
     if let Some(url) = std::env::var("DATABASE_URL")
@@ -226,9 +228,9 @@ async fn any_pools_report_the_system_behind_the_url() {
         let (v,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT 7 AS {marker}")))
             .fetch_one(&db)
             .await
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("SELECT 7 AS marker");
         assert_eq!(v, 7);
-        telemetry.force_flush().unwrap_or_else(|e| panic!("{e}"));
+        telemetry.force_flush().expect("telemetry flushes");
         let span = span_with_text(&receiver, &marker);
         assert_eq!(span.attr_str("db.system.name").as_deref(), Some(*system));
         assert_eq!(span.name(), "SELECT");

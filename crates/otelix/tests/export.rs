@@ -1,6 +1,9 @@
 //! Traces, metrics and logs reach a real OTLP receiver over gRPC and over HTTP/protobuf, and
 //! log lines written inside a span carry that span's IDs in stdout JSON and in the export.
 
+// A failed setup step should fail the test loudly, which is what `expect` does.
+#![allow(clippy::expect_used)]
+
 mod common;
 
 use std::time::Duration;
@@ -13,7 +16,7 @@ use otelix_testkit::{Receiver, Transport};
 const WAIT: Duration = Duration::from_secs(15);
 
 fn roundtrip(protocol: Protocol) {
-    let receiver = Receiver::start().unwrap_or_else(|e| panic!("{e}"));
+    let receiver = Receiver::start().expect("the OTLP receiver starts");
     let endpoint = match protocol {
         Protocol::Grpc => receiver.grpc_endpoint(),
         Protocol::HttpProtobuf => receiver.http_endpoint(),
@@ -25,12 +28,12 @@ fn roundtrip(protocol: Protocol) {
         .with_log_format(LogFormat::Json)
         .with_batch_schedule_delay(Duration::from_millis(100))
         .build_from_vars(no_env())
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("a valid configuration");
     let lines = CapturedLines::default();
     let telemetry = Telemetry::builder(config)
         .with_log_writer(lines.clone())
         .build()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("telemetry builds");
 
     let histogram = telemetry
         .handle()
@@ -53,7 +56,7 @@ fn roundtrip(protocol: Protocol) {
         "the tracing span became an OTel span"
     );
 
-    telemetry.force_flush().unwrap_or_else(|e| panic!("{e}"));
+    telemetry.force_flush().expect("telemetry flushes");
     let expected_transport = match protocol {
         Protocol::Grpc => Transport::Grpc,
         Protocol::HttpProtobuf => Transport::Http,
@@ -61,7 +64,7 @@ fn roundtrip(protocol: Protocol) {
 
     let span = receiver
         .wait_for_span_blocking(|s| s.name() == "unit-of-work", WAIT)
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the unit-of-work span is exported");
     assert_eq!(span.trace_id(), trace_id);
     assert_eq!(span.span_id(), span_id);
     assert_eq!(span.transport, expected_transport);
@@ -72,14 +75,14 @@ fn roundtrip(protocol: Protocol) {
 
     let metric = receiver
         .wait_for_metric_blocking(|m| m.name() == "test.work.duration", WAIT)
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the test.work.duration histogram is exported");
     assert_eq!(metric.unit(), "s");
     assert_eq!(metric.histogram_counts(), 1);
     assert_eq!(metric.transport, expected_transport);
 
     let log = receiver
         .wait_for_log_blocking(|l| l.body().as_deref() == Some("inside the span"), WAIT)
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the log record inside the span is exported");
     assert_eq!(log.trace_id().as_deref(), Some(trace_id.as_str()));
     assert_eq!(log.span_id().as_deref(), Some(span_id.as_str()));
     assert_eq!(log.transport, expected_transport);
@@ -95,7 +98,7 @@ fn roundtrip(protocol: Protocol) {
     assert_eq!(line["level"], "INFO");
     assert_eq!(line["span"], "unit-of-work");
 
-    telemetry.shutdown().unwrap_or_else(|e| panic!("{e}"));
+    telemetry.shutdown().expect("telemetry shuts down");
 }
 
 #[test]
@@ -110,14 +113,14 @@ fn span_metric_and_log_arrive_over_http_protobuf() {
 
 #[test]
 fn duration_histograms_use_second_buckets() {
-    let receiver = Receiver::start().unwrap_or_else(|e| panic!("{e}"));
+    let receiver = Receiver::start().expect("the OTLP receiver starts");
     let config = Config::builder()
         .with_endpoint(receiver.grpc_endpoint())
         .build_from_vars(no_env())
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("a valid configuration");
     let telemetry = Telemetry::builder(config)
         .build()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("telemetry builds");
     let meter = telemetry.handle().meter().clone();
     meter
         .f64_histogram("a.duration")
@@ -129,12 +132,12 @@ fn duration_histograms_use_second_buckets() {
         .with_unit("By")
         .build()
         .record(300.0, &[]);
-    telemetry.force_flush().unwrap_or_else(|e| panic!("{e}"));
+    telemetry.force_flush().expect("telemetry flushes");
 
     let bounds = |name: &'static str| {
         let m = receiver
             .wait_for_metric_blocking(|m| m.name() == name, WAIT)
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("the metric is exported");
         match m.metric.data {
             Some(opentelemetry_proto::tonic::metrics::v1::metric::Data::Histogram(h)) => {
                 h.data_points[0].explicit_bounds.clone()
@@ -152,15 +155,15 @@ fn duration_histograms_use_second_buckets() {
 
 #[test]
 fn nothing_is_exported_when_the_sdk_is_disabled_but_ids_still_exist() {
-    let receiver = Receiver::start().unwrap_or_else(|e| panic!("{e}"));
+    let receiver = Receiver::start().expect("the OTLP receiver starts");
     let config = Config::builder()
         .with_endpoint(receiver.grpc_endpoint())
         .with_sdk_disabled(true)
         .build_from_vars(no_env())
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("a valid configuration");
     let telemetry = Telemetry::builder(config)
         .build()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("telemetry builds");
     let (trace_id, _) = tracing::dispatcher::with_default(telemetry.dispatch(), || {
         let span = tracing::info_span!("disabled");
         let _entered = span.enter();
@@ -171,24 +174,24 @@ fn nothing_is_exported_when_the_sdk_is_disabled_but_ids_still_exist() {
         "0".repeat(32),
         "request IDs need trace IDs even when nothing is exported"
     );
-    telemetry.shutdown().unwrap_or_else(|e| panic!("{e}"));
+    telemetry.shutdown().expect("telemetry shuts down");
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(receiver.counts().export_requests, 0);
 }
 
 #[test]
 fn exporter_diagnostics_are_not_exported_as_log_records() {
-    let receiver = Receiver::start().unwrap_or_else(|e| panic!("{e}"));
+    let receiver = Receiver::start().expect("the OTLP receiver starts");
     let config = Config::builder()
         .with_endpoint(receiver.grpc_endpoint())
         .with_log_filter("trace")
         .build_from_vars(no_env())
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("a valid configuration");
     let lines = CapturedLines::default();
     let telemetry = Telemetry::builder(config)
         .with_log_writer(lines.clone())
         .build()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("telemetry builds");
     tracing::dispatcher::with_default(telemetry.dispatch(), || {
         // What the SDK, tonic and hyper say about an export must not become an export.
         tracing::error!(target: "opentelemetry_sdk", "export failed");
@@ -198,10 +201,10 @@ fn exporter_diagnostics_are_not_exported_as_log_records() {
         let _entered = span.enter();
         tracing::info!(target: "app", "application event");
     });
-    telemetry.force_flush().unwrap_or_else(|e| panic!("{e}"));
+    telemetry.force_flush().expect("telemetry flushes");
     receiver
         .wait_for_log_blocking(|l| l.body().as_deref() == Some("application event"), WAIT)
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the application event's log record is exported");
     let bodies: Vec<String> = receiver.logs().iter().filter_map(|l| l.body()).collect();
     assert_eq!(
         bodies,

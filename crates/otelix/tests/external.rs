@@ -1,6 +1,9 @@
 //! `otelix::external`: the HTTP client against a local server that continues the trace, failure
 //! classes, URL redaction, and the future and guard forms with an explicit tracker.
 
+// A failed setup step should fail the test loudly, which is what `expect` does.
+#![allow(clippy::expect_used)]
+
 mod common;
 
 use std::time::Duration;
@@ -45,7 +48,7 @@ async fn tracked_futures_and_guards_record_client_spans_and_durations() {
         async move { tracker.track("stripe", "refund", async { Ok(1) }).await }
     })
     .await
-    .unwrap_or_else(|e| panic!("{e}"));
+    .expect("the spawned tracked call completes");
     assert!(ok.is_ok());
 
     tracker.start("cloudflare", "purge").finish_err("timeout");
@@ -198,11 +201,11 @@ mod http_client {
                 .with_state(state);
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
                 .await
-                .unwrap_or_else(|e| panic!("{e}"));
+                .expect("binding 127.0.0.1:0");
             let port = listener
                 .local_addr()
                 .map(|a| a.port())
-                .unwrap_or_else(|e| panic!("{e}"));
+                .expect("the listener's address");
             let task = tokio::spawn(async move {
                 let _ = axum::serve(listener, router).await;
             });
@@ -278,7 +281,7 @@ mod http_client {
                 .json(&serde_json::json!({ "amount": 5 }))
                 .send()
                 .await
-                .unwrap_or_else(|e| panic!("{e}"));
+                .expect("the stripe create_payment request is sent");
             (current_ids(), response.status())
         }
         .with_context(cx.clone())
@@ -388,7 +391,7 @@ mod http_client {
             .get(format!("{}/unavailable", server.base))
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("the unavailable beehiiv request gets a response");
         assert_eq!(
             unavailable.status(),
             reqwest::StatusCode::SERVICE_UNAVAILABLE

@@ -42,7 +42,7 @@ async fn a_run_is_a_root_span_linked_to_the_callers_span() {
                 Ok::<_, ReminderError>(3)
             })
             .await
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("the job run succeeds");
         (current_ids(), sent)
     }
     .with_context(cx.clone())
@@ -78,13 +78,13 @@ async fn a_run_is_a_root_span_linked_to_the_callers_span() {
         }
     })
     .await
-    .unwrap_or_else(|e| panic!("{e}"));
+    .expect("the spawned job task completes");
     assert!(spawned.is_ok());
 
     // Without a current span there is nothing to link to.
     jobs.track("orphan", async {})
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the orphan job run succeeds");
     flush(&telemetry);
     let orphan = wait_span(&receiver, "orphan", |s| s.name() == "orphan");
     assert!(orphan.span.links.is_empty());
@@ -101,7 +101,7 @@ async fn failures_and_panics_are_recorded_and_only_success_moves_the_gauge() {
 
     jobs.track(job, async { Ok::<_, ReminderError>(()) })
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the job run succeeds");
     let first_success = last_success(&prometheus(&telemetry));
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -167,7 +167,7 @@ async fn failures_and_panics_are_recorded_and_only_success_moves_the_gauge() {
     tokio::time::sleep(Duration::from_millis(20)).await;
     jobs.track(job, async {})
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the job run succeeds");
     let second_success = last_success(&prometheus(&telemetry));
     assert!(
         second_success > first_success,
@@ -197,11 +197,11 @@ async fn failures_and_panics_are_recorded_and_only_success_moves_the_gauge() {
             |m| m.name() == "otelix.job.last_success_timestamp",
             common::ARRIVAL,
         )
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the last-success gauge is exported");
     assert_eq!(metric.unit(), "s");
     let runs = receiver
         .wait_for_metric_blocking(|m| m.name() == "otelix.job.runs", common::ARRIVAL)
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the job runs counter is exported");
     assert!(runs
         .data_point_attributes()
         .iter()

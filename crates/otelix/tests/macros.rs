@@ -2,6 +2,9 @@
 //! `ExternalCall::start`, recording through the providers `init` installs. A process of its own,
 //! since it installs global state.
 
+// A failed setup step should fail the test loudly, which is what `expect` does.
+#![allow(clippy::expect_used)]
+
 mod common;
 
 use std::collections::HashMap;
@@ -27,7 +30,7 @@ static GLOBAL: LazyLock<Global> = LazyLock::new(|| {
     let telemetry = otelix::Telemetry::builder(common::config(&receiver))
         .with_log_writer(std::io::sink)
         .init()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("telemetry installs globally");
     Global {
         receiver,
         telemetry,
@@ -164,7 +167,7 @@ async fn macro_guard_and_function_forms_record_the_same_telemetry() {
         newsletter
             .subscribe("a@b.c")
             .await
-            .unwrap_or_else(|e| panic!("{e:?}")),
+            .expect("subscribing a@b.c succeeds"),
         "a@b.c on weekly"
     );
     assert!(newsletter.subscribe("").await.is_err());
@@ -223,7 +226,7 @@ async fn job_macro_records_like_track_job() {
     assert_eq!(
         nightly_digest(false)
             .await
-            .unwrap_or_else(|e| panic!("{e}")),
+            .expect("the digest job succeeds"),
         12
     );
     let failed = nightly_digest(true).await;

@@ -8,6 +8,7 @@ use std::process::{Command, Stdio};
 use common::{no_env, required_tool};
 use opentelemetry::KeyValue;
 use otelix::{Config, Telemetry};
+use otelix_testkit::exposition::{Family, MetricType};
 
 #[test]
 fn bridge_output_passes_promtool() {
@@ -17,10 +18,10 @@ fn bridge_output_passes_promtool() {
         .with_traces_exporters(otelix::Exporters::NONE)
         .with_logs_exporters(otelix::Exporters::NONE)
         .build_from_vars(no_env())
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("a valid configuration");
     let telemetry = Telemetry::builder(config)
         .build()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("telemetry builds");
     let handle = telemetry.handle();
     let meter = handle.meter();
     let duration = meter
@@ -51,13 +52,24 @@ fn bridge_output_passes_promtool() {
     active.add(1, &[KeyValue::new("http.request.method", "GET")]);
     cache.add(3, &[KeyValue::new("cache.result", "hit")]);
 
-    let text = handle.render_prometheus().unwrap_or_else(|e| panic!("{e}"));
-    assert!(
-        text.contains("http_server_request_duration_seconds_bucket"),
-        "{text}"
-    );
-    assert!(text.contains("otelix_cache_requests_total"), "{text}");
-    assert!(text.contains("http_server_active_requests"), "{text}");
+    let text = handle
+        .render_prometheus()
+        .expect("the Prometheus text renders");
+    let page = common::exposition(&text);
+    for (family, metric_type) in [
+        (
+            "http_server_request_duration_seconds",
+            MetricType::Histogram,
+        ),
+        ("otelix_cache_requests_total", MetricType::Counter),
+        ("http_server_active_requests", MetricType::Gauge),
+    ] {
+        assert_eq!(
+            page.family(family).map(Family::metric_type),
+            Some(metric_type),
+            "{text}"
+        );
+    }
 
     let Some(promtool) = required_tool("promtool") else {
         return;
@@ -68,14 +80,14 @@ fn bridge_output_passes_promtool() {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("promtool starts");
     child
         .stdin
         .take()
         .map(|mut stdin| stdin.write_all(text.as_bytes()))
         .transpose()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+        .expect("writing the text to promtool");
+    let out = child.wait_with_output().expect("promtool ends");
     let report = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -93,10 +105,10 @@ fn disabled_bridge_renders_an_error_not_an_empty_page() {
         .with_prometheus_enabled(false)
         .with_metrics_exporters(otelix::Exporters::NONE)
         .build_from_vars(no_env())
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("a valid configuration");
     let telemetry = Telemetry::builder(config)
         .build()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("telemetry builds");
     assert!(matches!(
         telemetry.handle().render_prometheus(),
         Err(otelix::RenderError::Disabled)

@@ -16,7 +16,7 @@ fn readme_configuration_table_matches_the_code() {
         .split("\n## Configuration")
         .nth(1)
         .and_then(|rest| rest.split("\n## ").next())
-        .unwrap_or_else(|| panic!("README has no Configuration section"));
+        .expect("README has a Configuration section");
     for line in section.lines().filter(|l| l.starts_with("| `")) {
         let name = line
             .trim_start_matches("| `")

@@ -1,6 +1,9 @@
 //! `shutdown()` returns within its deadline whatever the collector does, and an unreachable
 //! collector at start-up is one warning, not an error.
 
+// A failed setup step should fail the test loudly, which is what `expect` does.
+#![allow(clippy::expect_used)]
+
 mod common;
 
 use std::time::{Duration, Instant};
@@ -23,11 +26,11 @@ fn telemetry_with_pending_data(protocol: Protocol, endpoint: String) -> Telemetr
         .with_batch_export_timeout(Duration::from_secs(30))
         .with_shutdown_timeout(DEADLINE)
         .build_from_vars(no_env())
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("a valid configuration");
     let telemetry = Telemetry::builder(config)
         .with_log_writer(CapturedLines::default())
         .build()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("telemetry builds");
     tracing::dispatcher::with_default(telemetry.dispatch(), || {
         for i in 0..100 {
             let span = tracing::info_span!("pending", i);
@@ -72,7 +75,7 @@ fn shutdown_is_bounded_when_the_collector_never_answers() {
     let receiver = Receiver::builder()
         .with_behavior(Behavior::Hang)
         .build()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("a hanging OTLP receiver starts");
     for (protocol, endpoint) in [
         (Protocol::Grpc, receiver.grpc_endpoint()),
         (Protocol::HttpProtobuf, receiver.http_endpoint()),
@@ -87,12 +90,10 @@ fn shutdown_is_bounded_when_the_collector_never_answers() {
 
 #[test]
 fn shutdown_is_idempotent() {
-    let receiver = Receiver::start().unwrap_or_else(|e| panic!("{e}"));
+    let receiver = Receiver::start().expect("the OTLP receiver starts");
     let telemetry = telemetry_with_pending_data(Protocol::Grpc, receiver.grpc_endpoint());
-    telemetry.shutdown().unwrap_or_else(|e| panic!("{e}"));
-    telemetry
-        .shutdown()
-        .unwrap_or_else(|e| panic!("second call: {e}"));
+    telemetry.shutdown().expect("telemetry shuts down");
+    telemetry.shutdown().expect("the second shutdown call");
     assert!(
         receiver.counts().spans >= 100,
         "the first shutdown flushed the buffered spans"
@@ -107,11 +108,11 @@ fn an_unreachable_collector_is_one_warning_not_an_error() {
         .with_endpoint(endpoint.clone())
         .with_shutdown_timeout(DEADLINE)
         .build_from_vars(no_env())
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("a valid configuration");
     let telemetry = Telemetry::builder(config)
         .with_log_writer(lines.clone())
         .build()
-        .unwrap_or_else(|e| panic!("an unreachable collector must not fail start-up: {e}"));
+        .expect("an unreachable collector must not fail start-up");
     let warned = |text: &str| text.matches("OTLP collector not reachable").count();
     let started = Instant::now();
     while warned(&lines.text()) == 0 && started.elapsed() < Duration::from_secs(10) {

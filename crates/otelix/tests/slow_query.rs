@@ -1,6 +1,9 @@
 //! Span-based slow-query and N+1 detection end to end: real SQLite (and PostgreSQL when
 //! `DATABASE_URL` is set) through `InstrumentedPool`, the processor `Telemetry` installs, the
 //! rotating JSON-lines log, the metrics on `/metrics`.
+
+// A failed setup step should fail the test loudly, which is what `expect` does.
+#![allow(clippy::expect_used)]
 #![cfg(feature = "sqlx")]
 
 mod common;
@@ -29,11 +32,11 @@ fn telemetry(log: &Path, threshold_ms: u64, critical_ms: u64, lines: &CapturedLi
         .with_slow_query_log_file(log)
         .with_n_plus_one_threshold(10)
         .build_from_vars(no_env())
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("a valid configuration");
     Telemetry::builder(config)
         .with_log_writer(lines.clone())
         .build()
-        .unwrap_or_else(|e| panic!("{e}"))
+        .expect("telemetry builds")
 }
 
 fn records(log: &Path) -> Vec<serde_json::Value> {
@@ -52,7 +55,7 @@ fn log_path(dir: &tempfile::TempDir) -> PathBuf {
 async fn sqlite(telemetry: &Telemetry) -> InstrumentedPool<sqlx::Sqlite> {
     let pool = sqlx::SqlitePool::connect("sqlite::memory:")
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("an in-memory SQLite pool");
     InstrumentedPool::new(pool, &telemetry.handle())
 }
 
@@ -88,7 +91,7 @@ where
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_sqlite_query_is_logged_once_with_its_trace_and_counted() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().expect("a temporary directory");
     let log = log_path(&dir);
     let lines = CapturedLines::default();
     let telemetry = telemetry(&log, 50, 60_000, &lines);
@@ -99,7 +102,7 @@ async fn slow_sqlite_query_is_logged_once_with_its_trace_and_counted() {
         exec(&db, SLOW_SQLITE).await;
     })
     .await;
-    telemetry.force_flush().unwrap_or_else(|e| panic!("{e}"));
+    telemetry.force_flush().expect("telemetry flushes");
 
     let records = records(&log);
     assert_eq!(
@@ -125,7 +128,7 @@ async fn slow_sqlite_query_is_logged_once_with_its_trace_and_counted() {
     let text = telemetry
         .handle()
         .render_prometheus()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the Prometheus text renders");
     assert_eq!(
         sample(
             &text,
@@ -146,21 +149,21 @@ async fn slow_sqlite_query_is_logged_once_with_its_trace_and_counted() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn critical_and_warning_are_counted_apart_and_the_seed_grep_works() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().expect("a temporary directory");
     let log = log_path(&dir);
     let telemetry = telemetry(&log, 1, 60_000, &CapturedLines::default());
     let db = sqlite(&telemetry).await;
     sqlx::query("CREATE TABLE members (id INTEGER PRIMARY KEY, status TEXT)")
         .execute(&db)
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("CREATE TABLE members");
     // Everything above 1 ms is slow here; the CTE also passes the critical bound set below.
     exec(&db, SLOW_SQLITE).await;
-    telemetry.force_flush().unwrap_or_else(|e| panic!("{e}"));
+    telemetry.force_flush().expect("telemetry flushes");
     let text = telemetry
         .handle()
         .render_prometheus()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the Prometheus text renders");
     let slow = |severity| {
         samples(
             &text,
@@ -178,11 +181,11 @@ async fn critical_and_warning_are_counted_apart_and_the_seed_grep_works() {
     let telemetry = self::telemetry(&log, 1, 20, &CapturedLines::default());
     let db = sqlite(&telemetry).await;
     exec(&db, SLOW_SQLITE).await;
-    telemetry.force_flush().unwrap_or_else(|e| panic!("{e}"));
+    telemetry.force_flush().expect("telemetry flushes");
     let text = telemetry
         .handle()
         .render_prometheus()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the Prometheus text renders");
     assert_eq!(
         sample(
             &text,
@@ -210,7 +213,7 @@ async fn critical_and_warning_are_counted_apart_and_the_seed_grep_works() {
             log.display()
         ))
         .output()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the grep | sort | uniq -c pipeline runs");
     let counted = String::from_utf8_lossy(&out.stdout);
     assert!(counted.contains("2 \"collection\":\"c\""), "{counted}");
 }
@@ -228,22 +231,22 @@ async fn postgres_pg_sleep_is_a_slow_query() {
         eprintln!("SKIPPED: DATABASE_URL is not a PostgreSQL URL");
         return;
     };
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().expect("a temporary directory");
     let log = log_path(&dir);
     let telemetry = telemetry(&log, 150, 60_000, &CapturedLines::default());
     let pool = sqlx::PgPool::connect(&url)
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("connecting to DATABASE_URL");
     let db = InstrumentedPool::new(pool, &telemetry.handle());
     let trace_id = in_root_span(&telemetry, || async {
         sqlx::query("SELECT pg_sleep(0.3)")
             .execute(&db)
             .await
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("SELECT pg_sleep(0.3)");
         exec(&db, "SELECT 1").await;
     })
     .await;
-    telemetry.force_flush().unwrap_or_else(|e| panic!("{e}"));
+    telemetry.force_flush().expect("telemetry flushes");
     let records = records(&log);
     assert_eq!(records.len(), 1, "{records:?}");
     assert_eq!(records[0]["db_system"], "postgresql");
@@ -253,14 +256,14 @@ async fn postgres_pg_sleep_is_a_slow_query() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn n_plus_one_is_reported_once_at_twelve_and_not_at_five() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().expect("a temporary directory");
     let log = log_path(&dir);
     let telemetry = telemetry(&log, 60_000, 60_000, &CapturedLines::default());
     let db = sqlite(&telemetry).await;
     sqlx::query("CREATE TABLE payments (id INTEGER PRIMARY KEY, member_id INTEGER)")
         .execute(&db)
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("CREATE TABLE payments");
 
     let loop_of = |n: i64| {
         let db = db.clone();
@@ -270,13 +273,13 @@ async fn n_plus_one_is_reported_once_at_twelve_and_not_at_five() {
                     .bind(member)
                     .fetch_all(&db)
                     .await
-                    .unwrap_or_else(|e| panic!("{e}"));
+                    .expect("SELECT the member's payments");
             }
         }
     };
     let twelve = in_root_span(&telemetry, loop_of(12)).await;
     let five = in_root_span(&telemetry, loop_of(5)).await;
-    telemetry.force_flush().unwrap_or_else(|e| panic!("{e}"));
+    telemetry.force_flush().expect("telemetry flushes");
 
     let reports: Vec<_> = records(&log)
         .into_iter()
@@ -293,7 +296,7 @@ async fn n_plus_one_is_reported_once_at_twelve_and_not_at_five() {
     let text = telemetry
         .handle()
         .render_prometheus()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the Prometheus text renders");
     assert_eq!(
         sample(
             &text,
@@ -306,7 +309,7 @@ async fn n_plus_one_is_reported_once_at_twelve_and_not_at_five() {
 
 #[test]
 fn a_tracing_span_with_db_fields_is_detected_without_otelix_helpers() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().expect("a temporary directory");
     let log = log_path(&dir);
     let telemetry = telemetry(&log, 20, 60_000, &CapturedLines::default());
     tracing::dispatcher::with_default(telemetry.dispatch(), || {
@@ -321,7 +324,7 @@ fn a_tracing_span_with_db_fields_is_detected_without_otelix_helpers() {
         let _entered = span.enter();
         std::thread::sleep(Duration::from_millis(40));
     });
-    telemetry.force_flush().unwrap_or_else(|e| panic!("{e}"));
+    telemetry.force_flush().expect("telemetry flushes");
     let records = records(&log);
     assert_eq!(records.len(), 1, "{records:?}");
     assert_eq!(records[0]["db_system"], "mysql");
@@ -334,10 +337,10 @@ fn a_tracing_span_with_db_fields_is_detected_without_otelix_helpers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unwritable_log_path_is_reported_once_and_queries_go_on() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().expect("a temporary directory");
     // The log's parent is a regular file: the directory can never be created.
     let blocker = dir.path().join("not-a-directory");
-    std::fs::write(&blocker, b"x").unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&blocker, b"x").expect("writing a file where the log directory should be");
     let log = blocker.join("slow_queries.log");
     let lines = CapturedLines::default();
     let telemetry = telemetry(&log, 1, 60_000, &lines);
@@ -346,10 +349,10 @@ async fn an_unwritable_log_path_is_reported_once_and_queries_go_on() {
         let (n,): (i64,) = sqlx::query_as(SLOW_SQLITE)
             .fetch_one(&db)
             .await
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("the slow SQLite query");
         assert_eq!(n, 999_958);
     }
-    telemetry.force_flush().unwrap_or_else(|e| panic!("{e}"));
+    telemetry.force_flush().expect("telemetry flushes");
     let errors: Vec<_> = lines
         .json_lines()
         .into_iter()
@@ -359,7 +362,7 @@ async fn an_unwritable_log_path_is_reported_once_and_queries_go_on() {
     let text = telemetry
         .handle()
         .render_prometheus()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the Prometheus text renders");
     assert_eq!(
         sample(
             &text,

@@ -2,6 +2,9 @@
 //! queue arrive whole, a stalled collector costs counted drops (never a blocked request), and
 //! shutdown delivers everything still queued.
 
+// A failed setup step should fail the test loudly, which is what `expect` does.
+#![allow(clippy::expect_used)]
+
 mod common;
 
 use std::time::{Duration, Instant};
@@ -22,11 +25,11 @@ fn telemetry(
         .with_logs_exporters(otelix::Exporters::NONE);
     let config = configure(builder)
         .build_from_vars(no_env())
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("a valid configuration");
     Telemetry::builder(config)
         .with_log_writer(CapturedLines::default())
         .build()
-        .unwrap_or_else(|e| panic!("{e}"))
+        .expect("telemetry builds")
 }
 
 fn end_spans(telemetry: &Telemetry, count: usize) {
@@ -51,11 +54,11 @@ fn dropped_series(telemetry: &Telemetry, reason: &str) -> Option<f64> {
     let text = telemetry
         .handle()
         .render_prometheus()
-        .unwrap_or_else(|e| panic!("{e}"));
-    text.lines()
-        .filter(|l| l.starts_with("otelix_exporter_dropped_total{"))
-        .filter(|l| l.contains("signal=\"traces\"") && l.contains(&format!("reason=\"{reason}\"")))
-        .find_map(|l| l.rsplit(' ').next()?.parse().ok())
+        .expect("the Prometheus text renders");
+    common::exposition(&text).value(
+        "otelix_exporter_dropped_total",
+        &[("signal", "traces"), ("reason", reason)],
+    )
 }
 
 #[test]
@@ -63,11 +66,11 @@ fn a_burst_beyond_the_old_queue_size_arrives_whole() {
     let receiver = Receiver::builder()
         .with_keep_items(false)
         .build()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the OTLP receiver starts");
     let telemetry = telemetry(&receiver, |b| b);
     let burst = 8_000;
     end_spans(&telemetry, burst);
-    telemetry.force_flush().unwrap_or_else(|e| panic!("{e}"));
+    telemetry.force_flush().expect("telemetry flushes");
     assert_eq!(
         wait_for_spans(&receiver, burst as u64, Duration::from_secs(10)),
         burst as u64
@@ -78,7 +81,7 @@ fn a_burst_beyond_the_old_queue_size_arrives_whole() {
 
 #[test]
 fn drops_are_series_from_the_start() {
-    let receiver = Receiver::start().unwrap_or_else(|e| panic!("{e}"));
+    let receiver = Receiver::start().expect("the OTLP receiver starts");
     let telemetry = telemetry(&receiver, |b| b);
     for reason in ["queue_full", "export_failed", "shutdown"] {
         assert_eq!(dropped_series(&telemetry, reason), Some(0.0), "{reason}");
@@ -91,7 +94,7 @@ fn a_stalled_collector_costs_counted_drops_not_blocked_requests() {
         .with_behavior(Behavior::Hang)
         .with_keep_items(false)
         .build()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("a hanging OTLP receiver starts");
     let telemetry = telemetry(&receiver, |b| {
         b.with_batch_max_queue_size(1_000)
             .with_batch_max_export_batch_size(100)
@@ -109,7 +112,7 @@ fn a_stalled_collector_costs_counted_drops_not_blocked_requests() {
         .handle()
         .span_export()
         .cloned()
-        .unwrap_or_else(|| panic!("spans are exported"));
+        .expect("spans are exported");
     assert!(
         export.dropped_queue_full() >= 3_000,
         "{}",
@@ -140,14 +143,14 @@ fn shutdown_delivers_everything_queued() {
     let receiver = Receiver::builder()
         .with_keep_items(false)
         .build()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("the OTLP receiver starts");
     // A long schedule delay: nothing leaves before the shutdown except full batches.
     let telemetry = telemetry(&receiver, |b| {
         b.with_batch_schedule_delay(Duration::from_secs(60))
     });
     end_spans(&telemetry, 3_001);
     let export = telemetry.handle().span_export().cloned();
-    telemetry.shutdown().unwrap_or_else(|e| panic!("{e}"));
+    telemetry.shutdown().expect("telemetry shuts down");
     assert_eq!(receiver.counts().spans, 3_001);
     assert_eq!(export.map(|e| e.dropped()), Some(0));
 }

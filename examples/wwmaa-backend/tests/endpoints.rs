@@ -391,18 +391,52 @@ async fn exercise_every_endpoint(app: &TestApp) {
     );
 
     // The metrics: HTTP, database, cache, external APIs.
-    let text = app.get_text("/metrics").await;
-    for series in [
-        "http_server_request_duration_seconds_count{http_request_method=\"GET\",http_response_status_code=\"200\",http_route=\"/api/members/{id}\"",
-        &format!("db_client_operation_duration_seconds_count{{db_collection_name=\"members\",db_operation_name=\"SELECT\",db_system_name=\"{db}\""),
-        "otelix_cache_requests_total{cache_name=\"members\",cache_operation=\"get\",cache_result=\"hit\"",
-        "otelix_cache_requests_total{cache_name=\"members\",cache_operation=\"get\",cache_result=\"miss\"",
-        "service_peer_name=\"stripe\"",
-        "service_peer_name=\"beehiiv\"",
-        "service_peer_name=\"cloudflare\"",
-        "service_peer_name=\"ai_registry\"",
+    let (text, page) = app.scrape().await;
+    for (name, labels) in [
+        (
+            "http_server_request_duration_seconds_count",
+            [
+                ("http_request_method", "GET"),
+                ("http_response_status_code", "200"),
+                ("http_route", "/api/members/{id}"),
+            ],
+        ),
+        (
+            "db_client_operation_duration_seconds_count",
+            [
+                ("db_collection_name", "members"),
+                ("db_operation_name", "SELECT"),
+                ("db_system_name", db),
+            ],
+        ),
+        (
+            "otelix_cache_requests_total",
+            [
+                ("cache_name", "members"),
+                ("cache_operation", "get"),
+                ("cache_result", "hit"),
+            ],
+        ),
+        (
+            "otelix_cache_requests_total",
+            [
+                ("cache_name", "members"),
+                ("cache_operation", "get"),
+                ("cache_result", "miss"),
+            ],
+        ),
     ] {
-        assert!(text.contains(series), "/metrics lacks {series}");
+        assert!(
+            !page.find(name, &labels).is_empty(),
+            "/metrics lacks {name} with {labels:?}:\n{text}"
+        );
+    }
+    for peer in ["stripe", "beehiiv", "cloudflare", "ai_registry"] {
+        assert!(
+            page.samples()
+                .any(|sample| sample.label("service_peer_name") == Some(peer)),
+            "/metrics lacks a series of peer {peer}:\n{text}"
+        );
     }
     let summary = app.get("/metrics/summary").await;
     assert_eq!(summary.status, 200);

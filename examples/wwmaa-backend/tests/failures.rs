@@ -75,11 +75,21 @@ async fn failing_external_services_answer_502_and_fail_the_job_run() {
         .expect("the job's run is exported");
     assert_eq!(job.status_code(), StatusCode::Error);
     assert_eq!(job.attr_str("error.type").as_deref(), Some("RunError"));
-    let metrics = app.get_text("/metrics").await;
+    let (metrics, page) = app.scrape().await;
     assert!(
-        metrics.contains("otelix_job_runs_total{job_name=\"dunning_reminder\",outcome=\"failure\"")
+        !page
+            .find(
+                "otelix_job_runs_total",
+                &[("job_name", "dunning_reminder"), ("outcome", "failure")]
+            )
+            .is_empty(),
+        "{metrics}"
     );
-    assert!(metrics.contains("error_type=\"503\""));
+    assert!(
+        page.samples()
+            .any(|sample| sample.label("error_type") == Some("503")),
+        "{metrics}"
+    );
     app.stop().await;
 }
 

@@ -32,6 +32,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use common::{free_port, wait_listening, Process, WAIT};
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
+use otelix_testkit::exposition::{Labels, Sample};
 use otelix_testkit::{AttrValue, Receiver};
 
 /// Requests per flood. Each carries about 9 KB of input that no other request repeats (1.2 KB
@@ -442,80 +443,24 @@ fn flood(addr: SocketAddr, seed: u64) -> BTreeMap<Kind, usize> {
     total
 }
 
-/// One sample line of a Prometheus text page.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-struct Sample {
-    name: String,
-    labels: BTreeMap<String, String>,
-}
-
-/// The samples of a Prometheus text page, with their values.
-fn samples(page: &str) -> Vec<(Sample, f64)> {
-    page.lines()
-        .filter(|line| !line.starts_with('#') && !line.trim().is_empty())
-        .map(|line| {
-            let (series, value) = line.rsplit_once(' ').expect("sample line");
-            let (name, labels) = match series.split_once('{') {
-                Some((name, rest)) => (name, parse_labels(rest.trim_end_matches('}'))),
-                None => (series, BTreeMap::new()),
-            };
-            let value = value.parse().unwrap_or(f64::NAN);
-            (
-                Sample {
-                    name: name.to_owned(),
-                    labels,
-                },
-                value,
-            )
-        })
-        .collect()
-}
-
-/// `a="1",b="x\"y"` into its pairs.
-fn parse_labels(mut rest: &str) -> BTreeMap<String, String> {
-    let mut labels = BTreeMap::new();
-    while let Some((name, after)) = rest.split_once("=\"") {
-        let mut value = String::new();
-        let mut chars = after.char_indices();
-        let mut end = after.len();
-        while let Some((i, c)) = chars.next() {
-            match c {
-                '\\' => {
-                    if let Some((_, escaped)) = chars.next() {
-                        value.push(if escaped == 'n' { '\n' } else { escaped });
-                    }
-                }
-                '"' => {
-                    end = i + 1;
-                    break;
-                }
-                c => value.push(c),
-            }
-        }
-        labels.insert(name.trim_start_matches(',').to_owned(), value);
-        rest = &after[end..];
-    }
-    labels
-}
-
 /// The series of a scrape: every sample's name and labels.
-fn series_of(page: &str) -> BTreeSet<Sample> {
-    samples(page)
-        .into_iter()
-        .map(|(sample, _)| sample)
+fn series_of(page: &str) -> BTreeSet<(String, Labels)> {
+    common::exposition(page)
+        .samples()
+        .map(|sample| (sample.name().to_owned(), sample.labels().clone()))
         .collect()
 }
 
 /// `(method, route, status)` of each `http.server.request.duration` series.
 fn duration_series(page: &str) -> BTreeSet<Series> {
-    samples(page)
+    common::exposition(page)
+        .find("http_server_request_duration_seconds_count", &[])
         .into_iter()
-        .filter(|(s, _)| s.name == "http_server_request_duration_seconds_count")
-        .map(|(s, _)| {
+        .map(|s| {
             (
-                s.labels["http_request_method"].clone(),
-                s.labels.get("http_route").cloned(),
-                s.labels["http_response_status_code"].clone(),
+                s.labels()["http_request_method"].clone(),
+                s.labels().get("http_route").cloned(),
+                s.labels()["http_response_status_code"].clone(),
             )
         })
         .collect()
@@ -523,10 +468,10 @@ fn duration_series(page: &str) -> BTreeSet<Series> {
 
 /// The sum of `http_server_active_requests` over its series.
 fn active_requests(page: &str) -> f64 {
-    samples(page)
+    common::exposition(page)
+        .find("http_server_active_requests", &[])
         .into_iter()
-        .filter(|(s, _)| s.name == "http_server_active_requests")
-        .map(|(_, v)| v)
+        .map(Sample::value)
         .sum()
 }
 
@@ -646,13 +591,13 @@ fn random_paths_methods_queries_and_propagation_headers_keep_series_and_memory_b
             round + 1
         );
         // The middleware binds one series per known method and scheme up front.
-        let active: BTreeSet<(String, String)> = samples(page)
+        let active: BTreeSet<(String, String)> = common::exposition(page)
+            .find("http_server_active_requests", &[])
             .into_iter()
-            .filter(|(s, _)| s.name == "http_server_active_requests")
-            .map(|(s, _)| {
+            .map(|s| {
                 (
-                    s.labels["http_request_method"].clone(),
-                    s.labels["url_scheme"].clone(),
+                    s.labels()["http_request_method"].clone(),
+                    s.labels()["url_scheme"].clone(),
                 )
             })
             .collect();

@@ -10,8 +10,6 @@
 //! error. After a graceful stop (so everything is flushed), no secret may appear in any span,
 //! log record, metric, log line, slow-query line or metrics page.
 
-#![allow(clippy::expect_used, clippy::unwrap_used)]
-
 mod common;
 
 use std::net::SocketAddr;

@@ -1,8 +1,6 @@
 //! `METRICS_ADDR` and `METRICS_BEARER_TOKEN`: the metrics endpoints on a listener of their own,
 //! behind a bearer token, while the API's listener no longer serves them.
 
-#![allow(clippy::expect_used, clippy::unwrap_used)]
-
 mod common;
 
 use std::net::SocketAddr;

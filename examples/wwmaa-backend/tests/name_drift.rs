@@ -210,17 +210,13 @@ struct Scrape {
 
 impl Scrape {
     fn parse(text: &str) -> Self {
+        let page = common::exposition(text);
         let mut labels: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        for line in text.lines() {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            let name_end = line.find(['{', ' ']).unwrap_or(line.len());
-            let names = labels.entry(line[..name_end].to_owned()).or_default();
-            if line[name_end..].starts_with('{') {
-                names.extend(label_names(&line[name_end + 1..]));
-            }
+        for sample in page.samples() {
+            labels
+                .entry(sample.name().to_owned())
+                .or_default()
+                .extend(sample.labels().keys().cloned());
         }
         assert!(labels.len() > 10, "a scrape with metrics:\n{text}");
         Scrape { labels }
@@ -263,38 +259,6 @@ impl Scrape {
                 })
         });
         missing.into_iter().chain(unknown_labels)
-    }
-}
-
-/// The label names of a sample line's `{...}` part (the text after `{`).
-fn label_names(mut rest: &str) -> Vec<String> {
-    let mut names = Vec::new();
-    loop {
-        rest = rest.trim_start_matches([',', ' ']);
-        if rest.starts_with('}') || rest.is_empty() {
-            return names;
-        }
-        let Some(eq) = rest.find('=') else {
-            return names;
-        };
-        names.push(rest[..eq].trim().to_owned());
-        // Skip the quoted value, honouring backslash escapes.
-        let value = &rest[eq + 1..];
-        let mut escaped = false;
-        let mut end = None;
-        for (i, c) in value.char_indices().skip(1) {
-            match c {
-                _ if escaped => escaped = false,
-                '\\' => escaped = true,
-                '"' => {
-                    end = Some(i);
-                    break;
-                }
-                _ => {}
-            }
-        }
-        let Some(end) = end else { return names };
-        rest = &value[end + 1..];
     }
 }
 

@@ -1,13 +1,12 @@
 //! Graceful shutdown: once it starts, no new connection is accepted, the request in flight
 //! finishes with its normal answer, the job stops, and telemetry flushes.
 
-#![allow(clippy::expect_used, clippy::unwrap_used)]
-
 mod common;
 
 use std::time::Duration;
 
 use common::{Backends, TestApp};
+use otelix_testkit::exposition::Sample;
 use serde_json::json;
 
 #[actix_web::test]
@@ -91,10 +90,12 @@ async fn in_flight_requests_finish_and_new_ones_are_refused() {
 
 /// `http.server.active_requests` for POST: the payment and the sandbox's Stripe request.
 async fn active_posts(app: &TestApp) -> f64 {
-    let text = app.get_text("/metrics").await;
-    text.lines()
-        .find(|l| l.starts_with("http_server_active_requests{http_request_method=\"POST\""))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0)
+    let (_, page) = app.scrape().await;
+    page.find(
+        "http_server_active_requests",
+        &[("http_request_method", "POST")],
+    )
+    .into_iter()
+    .map(Sample::value)
+    .sum()
 }

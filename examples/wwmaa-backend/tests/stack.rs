@@ -1203,64 +1203,11 @@ impl LogLine {
 /// The sample names of a Prometheus text exposition (`_bucket`, `_count`, `_total` ...),
 /// only of the series whose `job` label is `job` when one is given.
 fn sample_names(text: &str, job: Option<&str>) -> BTreeSet<String> {
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .filter_map(|line| {
-            let end = line.find(['{', ' ']).unwrap_or(line.len());
-            let name = &line[..end];
-            match job {
-                None => Some(name.to_owned()),
-                Some(job) => {
-                    let labels = &line[end..];
-                    labels
-                        .starts_with('{')
-                        .then(|| label_value(&labels[1..], "job"))
-                        .flatten()
-                        .filter(|value| value == job)
-                        .map(|_| name.to_owned())
-                }
-            }
-        })
+    common::exposition(text)
+        .samples()
+        .filter(|sample| job.is_none_or(|job| sample.label("job") == Some(job)))
+        .map(|sample| sample.name().to_owned())
         .collect()
-}
-
-/// The value of label `wanted` in a sample line's `{...}` part (the text after `{`).
-fn label_value(mut rest: &str, wanted: &str) -> Option<String> {
-    loop {
-        rest = rest.trim_start_matches([',', ' ']);
-        if rest.starts_with('}') || rest.is_empty() {
-            return None;
-        }
-        let eq = rest.find('=')?;
-        let name = rest[..eq].trim();
-        let quoted = rest[eq + 1..].strip_prefix('"')?;
-        let mut value = String::new();
-        let mut escaped = false;
-        let mut end = None;
-        for (i, c) in quoted.char_indices() {
-            match c {
-                _ if escaped => {
-                    value.push(match c {
-                        'n' => '\n',
-                        other => other,
-                    });
-                    escaped = false;
-                }
-                '\\' => escaped = true,
-                '"' => {
-                    end = Some(i);
-                    break;
-                }
-                c => value.push(c),
-            }
-        }
-        let end = end?;
-        if name == wanted {
-            return Some(value);
-        }
-        rest = &quoted[end + 1..];
-    }
 }
 
 fn workspace_root() -> PathBuf {
@@ -1462,11 +1409,6 @@ fn sample_names_filter_by_job() {
         BTreeSet::from(["a_total".to_owned(), "d".to_owned()])
     );
     assert_eq!(sample_names(text, None).len(), 4);
-    assert_eq!(
-        label_value("a=\"1\",job=\"w\"}", "job").as_deref(),
-        Some("w")
-    );
-    assert_eq!(label_value("a=\"1\"}", "job"), None);
 }
 
 #[test]

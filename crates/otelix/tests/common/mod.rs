@@ -1,10 +1,12 @@
 //! Helpers shared by otelix's integration tests.
-#![allow(dead_code)]
+// Not every test file uses every helper; a failed setup step should fail loudly.
+#![allow(dead_code, clippy::expect_used)]
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use opentelemetry::trace::TraceContextExt;
+use otelix_testkit::exposition::{Exposition, Sample};
 use otelix_testkit::{ReceivedSpan, Receiver};
 use std::time::Duration;
 
@@ -63,11 +65,11 @@ pub(crate) fn no_env() -> Vec<(String, String)> {
 
 /// A port on 127.0.0.1 that nothing listens on.
 pub(crate) fn closed_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binding 127.0.0.1:0");
     listener
         .local_addr()
         .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("{e}"))
+        .expect("the listener's address")
 }
 
 /// Runs an external tool the test needs. Missing tool: a failure in CI, a skip note elsewhere.
@@ -91,14 +93,14 @@ pub(crate) fn required_tool(name: &str) -> Option<std::path::PathBuf> {
 pub(crate) const ARRIVAL: Duration = Duration::from_secs(10);
 
 pub(crate) fn receiver() -> Receiver {
-    Receiver::start().unwrap_or_else(|e| panic!("{e}"))
+    Receiver::start().expect("the OTLP receiver starts")
 }
 
 /// Telemetry exporting to `receiver`, not installed globally.
 pub(crate) fn telemetry(receiver: &Receiver) -> otelix::Telemetry {
     otelix::Telemetry::builder(config(receiver))
         .build()
-        .unwrap_or_else(|e| panic!("{e}"))
+        .expect("telemetry builds")
 }
 
 pub(crate) fn config(receiver: &Receiver) -> otelix::Config {
@@ -107,52 +109,32 @@ pub(crate) fn config(receiver: &Receiver) -> otelix::Config {
         .with_endpoint(receiver.grpc_endpoint())
         .with_batch_schedule_delay(Duration::from_millis(100))
         .build_from_vars(no_env())
-        .unwrap_or_else(|e| panic!("{e}"))
+        .expect("a valid configuration")
 }
 
 pub(crate) fn flush(telemetry: &otelix::Telemetry) {
-    telemetry.force_flush().unwrap_or_else(|e| panic!("{e}"));
+    telemetry.force_flush().expect("telemetry flushes");
 }
 
 pub(crate) fn prometheus(telemetry: &otelix::Telemetry) -> String {
     telemetry
         .handle()
         .render_prometheus()
-        .unwrap_or_else(|e| panic!("{e}"))
+        .expect("the Prometheus text renders")
 }
 
-/// Label names and values of one sample.
-type Labels = Vec<(String, String)>;
-
-/// The metric name and labels of one Prometheus sample line, and its value.
-fn parse_sample(line: &str) -> Option<(&str, Labels, f64)> {
-    let (head, value) = line.rsplit_once(' ')?;
-    let value: f64 = value.parse().ok()?;
-    let (name, labels) = match head.split_once('{') {
-        Some((name, rest)) => (name, rest.strip_suffix('}')?),
-        None => (head, ""),
-    };
-    let mut pairs = Vec::new();
-    // Label values written by the bridge never contain `",` in these tests.
-    for pair in labels.split("\",").filter(|pair| !pair.is_empty()) {
-        let (key, value) = pair.split_once("=\"")?;
-        pairs.push((key.to_owned(), value.trim_end_matches('"').to_owned()));
-    }
-    Some((name, pairs, value))
+/// The Prometheus text `telemetry`'s bridge renders, parsed.
+pub(crate) fn exposition(text: &str) -> Exposition {
+    Exposition::parse(text)
+        .unwrap_or_else(|e| panic!("the bridge's text does not parse: {e}\n{text}"))
 }
 
 /// Values of the samples of `metric` whose labels include every pair of `labels`.
 pub(crate) fn samples(text: &str, metric: &str, labels: &[(&str, &str)]) -> Vec<f64> {
-    text.lines()
-        .filter(|line| !line.starts_with('#'))
-        .filter_map(parse_sample)
-        .filter(|(name, pairs, _)| {
-            *name == metric
-                && labels
-                    .iter()
-                    .all(|(k, v)| pairs.iter().any(|(pk, pv)| pk == k && pv == v))
-        })
-        .map(|(_, _, value)| value)
+    exposition(text)
+        .find(metric, labels)
+        .into_iter()
+        .map(Sample::value)
         .collect()
 }
 
@@ -170,15 +152,11 @@ pub(crate) fn sample(text: &str, metric: &str, labels: &[(&str, &str)]) -> f64 {
 
 /// The label names of every sample of `metric`.
 pub(crate) fn label_names(text: &str, metric: &str) -> Vec<String> {
-    let mut names: Vec<String> = text
-        .lines()
-        .filter_map(parse_sample)
-        .filter(|(name, _, _)| *name == metric)
-        .flat_map(|(_, pairs, _)| pairs.into_iter().map(|(key, _)| key))
-        .collect();
-    names.sort();
-    names.dedup();
-    names
+    exposition(text)
+        .label_names(metric)
+        .into_iter()
+        .map(str::to_owned)
+        .collect()
 }
 
 pub(crate) fn wait_span(
@@ -213,14 +191,14 @@ pub(crate) struct SilentServer {
 impl SilentServer {
     pub(crate) fn start() -> Self {
         use std::sync::atomic::{AtomicBool, Ordering};
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binding 127.0.0.1:0");
         listener
             .set_nonblocking(true)
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("a non-blocking listener");
         let port = listener
             .local_addr()
             .map(|a| a.port())
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("the listener's address");
         let stop = std::sync::Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let thread = std::thread::spawn(move || {

@@ -21,9 +21,16 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use otelix::{ConfigBuilder, Exporters, Telemetry};
+use otelix_testkit::exposition::Exposition;
 use otelix_testkit::{ReceivedSpan, Receiver};
 use sqlx::{AssertSqlSafe, Connection as _};
 use wwmaa_backend::{Application, Running, Settings, ShutdownTrigger};
+
+/// A Prometheus text or OpenMetrics page, parsed; one that does not parse fails the test.
+pub(crate) fn exposition(text: &str) -> Exposition {
+    Exposition::parse(text)
+        .unwrap_or_else(|e| panic!("the metrics page does not parse: {e}\n{text}"))
+}
 
 /// How long to wait for exported telemetry or a log line.
 pub(crate) const WAIT: Duration = Duration::from_secs(20);
@@ -367,6 +374,13 @@ impl TestApp {
             .text()
             .await
             .expect("a text body")
+    }
+
+    /// `/metrics`, scraped: its text (for failure messages) and the text parsed.
+    pub(crate) async fn scrape(&self) -> (String, Exposition) {
+        let text = self.get_text("/metrics").await;
+        let page = exposition(&text);
+        (text, page)
     }
 
     pub(crate) async fn delete(&self, path: &str) -> Reply {
