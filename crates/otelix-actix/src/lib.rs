@@ -72,3 +72,7 @@ pub use middleware::{
 };
 pub use propagation::ActixHeaderExtractor;
 pub use request_id::{json_error, ApiError, RequestId, TracedError};
+
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/guide.md")]
+pub struct GuideDoctests;
