@@ -69,6 +69,12 @@ peers_flags() {
   esac
 }
 
+# The file a package builds to: the collector distribution's own name, else the package's last
+# path element.
+peers_binary_name() {
+  if [ "$1" = "." ]; then echo otelcol-otelix; else basename "$1"; fi
+}
+
 peers_key() {
   local dir="$PEERS_ROOT/tools/$1"
   {
@@ -96,8 +102,7 @@ peers_build() {
       flags="$(peers_flags "$peer")"
       for entry in $(peers_binaries "$peer"); do
         local pkg="${entry#*=}" name
-        name="$(basename "$pkg")"
-        [ "$pkg" = "." ] && name="otelcol-otelix"
+        name="$(peers_binary_name "$pkg")"
         # -ldflags takes everything after "=" as one argument, so split flags by hand.
         local tags="${flags%% -ldflags=*}" ldflags="${flags#*-ldflags=}"
         [ "$tags" = "$flags" ] && tags=""
@@ -113,10 +118,8 @@ peers_build() {
       note "peers: built $peer in $(cat "$dest/.build-seconds") s -> $dest/bin"
     fi
     for entry in $(peers_binaries "$peer"); do
-      local var="${entry%%=*}" pkg="${entry#*=}" name
-      name="$(basename "$pkg")"
-      [ "$pkg" = "." ] && name="otelcol-otelix"
-      printf -v "$var" '%s' "$dest/bin/$name"
+      local var="${entry%%=*}"
+      printf -v "$var" '%s' "$dest/bin/$(peers_binary_name "${entry#*=}")"
       export "${var?}"
     done
   done

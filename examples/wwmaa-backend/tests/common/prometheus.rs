@@ -143,8 +143,13 @@ pub(crate) struct PromApi {
 
 impl PromApi {
     pub(crate) async fn get(&self, path: &str) -> serde_json::Value {
+        self.json(&format!("{}{path}", self.base)).await
+    }
+
+    /// The JSON body Prometheus answers at `url`.
+    async fn json(&self, url: &str) -> serde_json::Value {
         self.client
-            .get(format!("{}{path}", self.base))
+            .get(url)
             .send()
             .await
             .expect("Prometheus answers")
@@ -158,15 +163,7 @@ impl PromApi {
         let url =
             url::Url::parse_with_params(&format!("{}/api/v1/query", self.base), [("query", expr)])
                 .expect("a query URL");
-        let body: serde_json::Value = self
-            .client
-            .get(url)
-            .send()
-            .await
-            .expect("Prometheus answers")
-            .json()
-            .await
-            .expect("JSON from Prometheus");
+        let body = self.json(url.as_str()).await;
         assert_eq!(body["status"], "success", "query {expr}: {body}");
         body["data"]["result"].clone()
     }
@@ -188,15 +185,7 @@ impl PromApi {
             ],
         )
         .expect("a query URL");
-        let body: serde_json::Value = self
-            .client
-            .get(url)
-            .send()
-            .await
-            .expect("Prometheus answers")
-            .json()
-            .await
-            .expect("JSON from Prometheus");
+        let body = self.json(url.as_str()).await;
         let trace_ids = body["data"]
             .as_array()
             .into_iter()
