@@ -228,8 +228,9 @@ async fn summary_matches_the_requests_sent() {
         get(&app, "/fail").await;
     }
     get(&app, "/nowhere").await;
-    // Eight fast and two slow requests on one route: the median is in the first bucket,
-    // p95 and p99 in (250 ms, 500 ms].
+    // Eight fast and two slow requests on one route: the median is in a bucket below the slow
+    // requests' one (which bucket depends on how loaded the machine is: not asserted), p95 and
+    // p99 in (250 ms, 500 ms].
     for _ in 0..8 {
         get(&app, "/sleep?ms=0").await;
     }
@@ -283,7 +284,7 @@ async fn summary_matches_the_requests_sent() {
     let sleep = route("GET", Some("/sleep"));
     assert_eq!(sleep["count"], 10);
     let ms = |key: &str| sleep[key].as_f64().expect("a percentile");
-    assert!(ms("p50_ms") <= 5.0, "{sleep}");
+    assert!(ms("p50_ms") <= 250.0, "{sleep}");
     for key in ["p95_ms", "p99_ms"] {
         assert!(ms(key) > 250.0 && ms(key) <= 500.0, "{key}: {sleep}");
     }
