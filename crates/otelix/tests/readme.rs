@@ -1,31 +1,72 @@
-//! The README's configuration table lists every variable otelix reads, with its default, and
-//! nothing else.
+//! The README's configuration table is generated from otelix's settings table
+//! ([`otelix::ENV_VARS`]): this test fails when the two differ, and rewrites the README's
+//! table when run with `OTELIX_BLESS=1`:
+//!
+//! ```sh
+//! OTELIX_BLESS=1 cargo test -p otelix --test readme
+//! ```
+
+use std::path::Path;
+
+const BEGIN: &str = "<!-- configuration-table: generated from otelix::ENV_VARS; \
+                     OTELIX_BLESS=1 cargo test -p otelix --test readme rewrites it -->";
+const END: &str = "<!-- /configuration-table -->";
+
+/// The table as the README shows it: one row per variable, in the settings table's order.
+fn rendered() -> String {
+    let mut table = String::from(
+        "| Variable | Value | Default | Builder method | Meaning |\n|---|---|---|---|---|\n",
+    );
+    for var in otelix::ENV_VARS {
+        table.push_str(&format!(
+            "| `{}` | {} | {} | `{}` | {} |\n",
+            var.name,
+            var.value,
+            var.default.replace('|', "\\|"),
+            var.builder,
+            var.meaning.replace('|', "\\|"),
+        ));
+    }
+    table
+}
 
 #[test]
-fn readme_configuration_table_matches_the_code() {
-    let readme = include_str!("../../../README.md");
-    for var in otelix::ENV_VARS {
-        let row = format!("| `{}` | {} |", var.name, var.default);
-        assert!(
-            readme.contains(&row),
-            "README lacks the row for {}: {row}",
-            var.name
-        );
+fn readme_configuration_table_is_the_settings_table() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md");
+    let readme = std::fs::read_to_string(&path).expect("README.md is readable");
+    let start = readme
+        .find(BEGIN)
+        .map(|i| i + BEGIN.len())
+        .expect("README.md has the configuration table's begin marker");
+    let end = readme[start..]
+        .find(END)
+        .map(|i| start + i)
+        .expect("README.md has the configuration table's end marker");
+    let expected = format!("\n{}", rendered());
+    if readme[start..end] == expected {
+        return;
     }
-    let section = readme
-        .split("\n## Configuration")
-        .nth(1)
-        .and_then(|rest| rest.split("\n## ").next())
-        .expect("README has a Configuration section");
-    for line in section.lines().filter(|l| l.starts_with("| `")) {
-        let name = line
-            .trim_start_matches("| `")
-            .split('`')
-            .next()
-            .unwrap_or_default();
+    if std::env::var_os("OTELIX_BLESS").is_some() {
+        let updated = format!("{}{expected}{}", &readme[..start], &readme[end..]);
+        std::fs::write(&path, updated).expect("README.md is writable");
+        return;
+    }
+    panic!(
+        "README.md's configuration table differs from otelix::ENV_VARS; rerun with \
+         OTELIX_BLESS=1 to rewrite it. Expected:\n{expected}"
+    );
+}
+
+#[test]
+fn every_variable_has_a_builder_method_and_a_value_kind() {
+    for var in otelix::ENV_VARS {
         assert!(
-            otelix::ENV_VARS.iter().any(|v| v.name == name),
-            "README documents {name}, which the code does not read"
+            var.builder.starts_with("with_"),
+            "{}: {}",
+            var.name,
+            var.builder
         );
+        assert!(!var.value.is_empty(), "{} has no value kind", var.name);
+        assert!(!var.meaning.is_empty(), "{} has no meaning", var.name);
     }
 }

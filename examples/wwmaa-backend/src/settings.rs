@@ -34,8 +34,17 @@ pub enum SettingsError {
     },
 }
 
-/// One variable the service reads: the same description otelix uses for its own.
-pub use otelix::EnvVar as SettingVar;
+/// One variable the service reads, for its README table (otelix's own are `otelix::ENV_VARS`,
+/// which also name a builder method: the service has none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SettingVar {
+    /// The variable's name.
+    pub name: &'static str,
+    /// The default, as text.
+    pub default: &'static str,
+    /// What it controls.
+    pub meaning: &'static str,
+}
 
 /// Every variable [`Settings::from_env`] reads (besides otelix's own). The example's README
 /// table is checked against this list by a test.

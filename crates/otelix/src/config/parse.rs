@@ -1,9 +1,14 @@
-//! Parsers for the textual settings shared by environment variables and code.
+//! Parsers for the settings' text, and checks for the same values set in code.
 //!
-//! Each parser returns `Err(expected)` with a short description of what was expected, so the
-//! caller can build an error naming the variable, the offending value and the accepted forms.
+//! Each returns `Err(expected)` with a short description of what would have been accepted, so
+//! the caller can build an error naming the variable (or builder method), the offending value
+//! and the accepted forms. The settings table names one parser (and, where a value set in
+//! code needs one, one check) per row.
 
+use std::path::PathBuf;
 use std::time::Duration;
+
+use super::types::Secret;
 
 pub(super) fn bool(raw: &str) -> Result<bool, &'static str> {
     match raw.trim().to_ascii_lowercase().as_str() {
@@ -44,11 +49,25 @@ pub(super) fn whole_number(raw: &str) -> Result<u64, &'static str> {
         .map_err(|_| "a whole number (0 or more)")
 }
 
-pub(super) fn file_path(raw: &str) -> Result<std::path::PathBuf, &'static str> {
+pub(super) fn whole_usize(raw: &str) -> Result<usize, &'static str> {
+    raw.trim()
+        .parse::<usize>()
+        .map_err(|_| "a whole number (0 or more)")
+}
+
+pub(super) fn file_path(raw: &str) -> Result<PathBuf, &'static str> {
     if raw.trim().is_empty() || raw.ends_with('/') || raw.contains('\0') {
         return Err("a file path, such as ./logs/slow_queries.log");
     }
-    Ok(std::path::PathBuf::from(raw))
+    Ok(PathBuf::from(raw))
+}
+
+pub(super) fn checked_file_path(path: PathBuf) -> Result<PathBuf, &'static str> {
+    match path.to_str() {
+        Some(text) => file_path(text),
+        // A path that is not UTF-8 came from code, not from a variable: nothing to check.
+        None => Ok(path),
+    }
 }
 
 pub(super) fn positive_usize(raw: &str) -> Result<usize, &'static str> {
@@ -59,10 +78,47 @@ pub(super) fn positive_usize(raw: &str) -> Result<usize, &'static str> {
 }
 
 pub(super) fn ratio(raw: &str) -> Result<f64, &'static str> {
-    match raw.trim().parse::<f64>() {
-        Ok(r) if (0.0..=1.0).contains(&r) => Ok(r),
-        _ => Err("a number from 0 to 1"),
+    raw.trim()
+        .parse::<f64>()
+        .map_err(|_| "a number from 0 to 1")
+        .and_then(checked_ratio)
+}
+
+pub(super) fn checked_ratio(ratio: f64) -> Result<f64, &'static str> {
+    if (0.0..=1.0).contains(&ratio) {
+        Ok(ratio)
+    } else {
+        Err("a number from 0 to 1")
     }
+}
+
+pub(super) fn positive_duration(d: Duration) -> Result<Duration, &'static str> {
+    if d.is_zero() {
+        Err("a duration greater than 0")
+    } else {
+        Ok(d)
+    }
+}
+
+pub(super) fn positive_count(n: usize) -> Result<usize, &'static str> {
+    if n == 0 {
+        Err("a whole number greater than 0")
+    } else {
+        Ok(n)
+    }
+}
+
+/// A name such as `service.name`: anything but blank.
+pub(super) fn name(raw: &str) -> Result<String, &'static str> {
+    if raw.trim().is_empty() {
+        Err("a non-empty name")
+    } else {
+        Ok(raw.to_owned())
+    }
+}
+
+pub(super) fn owned_name(raw: String) -> Result<String, &'static str> {
+    name(&raw)
 }
 
 /// An OTLP endpoint: an absolute `http` or `https` URL with a host and no query or fragment.
@@ -76,6 +132,10 @@ pub(super) fn endpoint(raw: &str) -> Result<String, &'static str> {
         return Err(EXPECTED);
     }
     Ok(trimmed.trim_end_matches('/').to_owned())
+}
+
+pub(super) fn owned_endpoint(raw: String) -> Result<String, &'static str> {
+    endpoint(&raw)
 }
 
 /// A socket address to listen on, such as `127.0.0.1:9464` or `[::1]:9464`.
@@ -100,6 +160,10 @@ pub(super) fn route_path(raw: &str) -> Result<String, &'static str> {
     }
 }
 
+pub(super) fn owned_route_path(raw: String) -> Result<String, &'static str> {
+    route_path(&raw)
+}
+
 /// A comma-separated `key=value` list with percent-encoded values, the format of
 /// `OTEL_RESOURCE_ATTRIBUTES` and `OTEL_EXPORTER_OTLP_HEADERS` (W3C Baggage octets).
 pub(super) fn key_values(raw: &str) -> Result<Vec<(String, String)>, &'static str> {
@@ -121,6 +185,52 @@ pub(super) fn key_values(raw: &str) -> Result<Vec<(String, String)>, &'static st
         out.push((key.to_owned(), value.into_owned()));
     }
     Ok(out)
+}
+
+/// `OTEL_EXPORTER_OTLP_HEADERS`: a `key=value` list whose keys and values are valid HTTP
+/// header names and values.
+pub(super) fn headers(raw: &str) -> Result<Vec<(String, String)>, &'static str> {
+    let pairs = key_values(raw)?;
+    for (key, value) in &pairs {
+        valid_header(key, value)?;
+    }
+    Ok(pairs)
+}
+
+pub(super) fn valid_header(key: &str, value: &str) -> Result<(), &'static str> {
+    let valid = http::HeaderName::from_bytes(key.as_bytes()).is_ok()
+        && http::HeaderValue::from_str(value).is_ok();
+    if valid {
+        Ok(())
+    } else {
+        Err("valid HTTP header names and values")
+    }
+}
+
+/// A bearer token: 16 to 256 visible ASCII characters (RFC 6750's token68 and more).
+pub(super) fn bearer_token(raw: &str) -> Result<Secret, &'static str> {
+    let token = raw.trim();
+    if (16..=256).contains(&token.len()) && token.bytes().all(|b| b.is_ascii_graphic()) {
+        Ok(Secret(token.to_owned()))
+    } else {
+        Err("16 to 256 visible ASCII characters, without spaces")
+    }
+}
+
+pub(super) fn checked_bearer_token(token: Secret) -> Result<Secret, &'static str> {
+    bearer_token(&token.0)
+}
+
+/// `tracing` filter directives, as `RUST_LOG` holds them.
+pub(super) fn filter(raw: &str) -> Result<String, &'static str> {
+    tracing_subscriber::EnvFilter::builder()
+        .parse(raw)
+        .map(|_| raw.to_owned())
+        .map_err(|_| "tracing filter directives, such as info or info,my_crate=debug")
+}
+
+pub(super) fn owned_filter(raw: String) -> Result<String, &'static str> {
+    filter(&raw)
 }
 
 #[cfg(test)]
