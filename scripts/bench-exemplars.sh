@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# What exemplars cost per request (issue 12), in instructions, which do not depend on what else
+# What exemplars cost per request, in instructions, which do not depend on what else
 # the machine is doing: otelix-bench-server (otelix mode, OTLP export of every span to the
 # counting receiver) runs under valgrind's callgrind with OTELIX_EXEMPLARS=false and then =true;
 # after a warm-up the counters are zeroed, wrk sends requests for DURATION seconds, and the

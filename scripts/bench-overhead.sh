@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Instrumentation overhead and export delivery, measured over the network (issue 10).
+# Instrumentation overhead and export delivery, measured over the network.
 #
 # Runs otelix-bench-server (GET /users/{id}) bare and with otelix, one actix worker pinned to
 # core 0 (`taskset -c 0`: the server's export threads share that core, so their cost counts),

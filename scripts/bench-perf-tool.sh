@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# otelix-perf's own speed against wrk (issue 8): the two load generators drive the same
+# otelix-perf's own speed against wrk: the two load generators drive the same
 # endpoint of the example service with the same number of connections for the same time.
 #
 # Starts wwmaa-backend (release, offline defaults, telemetry export off) pinned to one core

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Redis and PostgreSQL lost and restored under load (issue 11). The example service
+# Redis and PostgreSQL lost and restored under load. The example service
 # (wwmaa-backend) runs against a PostgreSQL and a Redis of its own, started here on free ports
 # of 127.0.0.1 in a temporary directory (the system's instances are never touched), under an
 # open-loop load from otelix-perf at RATE requests/s on two endpoints:

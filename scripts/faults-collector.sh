@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Collector faults under load (issue 11): the collector down, accepting and never answering,
+# Collector faults under load: the collector down, accepting and never answering,
 # answering slowly, and rejecting every export. For each, a fresh otelix-bench-server (otelix
 # mode, every span exported over OTLP/gRPC, metrics and logs too) takes an open-loop load from
 # otelix-perf at RATE requests/s for FAULT_SECONDS while the fault lasts; then the collector comes

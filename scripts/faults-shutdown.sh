@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Graceful shutdown under load (issue 11). The example service (wwmaa-backend, embedded
+# Graceful shutdown under load. The example service (wwmaa-backend, embedded
 # defaults: SQLite in a temporary directory, in-process cache, sandboxed APIs) exports its
 # telemetry over OTLP/gRPC to a counting receiver (otelix-receiver --server-spans) with the
 # default batch settings, so up to OTEL_BSP_SCHEDULE_DELAY (5 s) of spans wait in the queue

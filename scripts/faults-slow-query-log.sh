@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Slow-query log faults under load (issue 11): the disk fills up, the log's directory is
+# Slow-query log faults under load: the disk fills up, the log's directory is
 # removed, logrotate rotates the log (copytruncate, then move-and-create), and the service is
 # killed with SIGKILL while it writes. For each, a fresh wwmaa-backend (embedded SQLite, no
 # exporters, SLOW_QUERY_THRESHOLD_SECONDS=0.000001 so that each of the two queries of a

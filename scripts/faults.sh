@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fault scenarios (issue 11), each group a script of its own that prints its figures and exits
+# Fault scenarios, each group a script of its own that prints its figures and exits
 # non-zero when a scenario breaks its bound:
 #   collector       scripts/faults-collector.sh       collector down, hanging, slow, rejecting
 #   slow-query-log  scripts/faults-slow-query-log.sh  disk full, path removed, logrotate, kill -9

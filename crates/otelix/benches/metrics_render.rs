@@ -1,5 +1,5 @@
 //! What a `/metrics` scrape costs: `TelemetryHandle::render_prometheus` (gather the bridge's
-//! registry and encode the text format) with about 500 series, the size issue 10 names.
+//! registry and encode the text format) with about 500 series, the size of a large service's scrape.
 //!
 //! `cargo bench -p otelix --bench metrics_render -- --warm-up-time 1 --measurement-time 3`
 
