@@ -30,6 +30,7 @@
 //! | [`instrument`] | what a request calls: [`db`] (feature `sqlx`), [`cache`], [`external`](mod@external), [`jobs`] |
 //! | [`context`] | trace context and baggage propagation, request IDs, [`RequestRoute`] |
 //! | [`redact`], [`sql`] | shared by several stages: URL and query redaction; SQL sanitizing and reading |
+//! | [`names`] | every metric and attribute name otelix emits, read by the docs, dashboards and tests |
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -37,6 +38,7 @@ mod config;
 pub mod context;
 mod export;
 pub mod instrument;
+pub mod names;
 mod pipeline;
 mod process;
 pub mod redact;

@@ -10,8 +10,9 @@ use std::time::Duration;
 
 use common::{flush, prometheus, receiver, sample, samples, telemetry, ARRIVAL};
 use otelix::cache::{Cache, CacheExt, InstrumentedCache, MemoryCache};
+use otelix::names;
 
-const REQUESTS: &str = "otelix_cache_requests_total";
+const REQUESTS: &str = names::CACHE_REQUESTS.prometheus;
 const DURATION_COUNT: &str = "otelix_cache_operation_duration_seconds_count";
 
 #[tokio::test]
@@ -78,22 +79,25 @@ async fn memory_cache_hits_and_misses_are_counted() {
     // The same numbers arrive over OTLP.
     flush(&telemetry);
     let metric = receiver
-        .wait_for_metric_blocking(|m| m.name() == "otelix.cache.requests", ARRIVAL)
+        .wait_for_metric_blocking(|m| m.name() == names::CACHE_REQUESTS.name, ARRIVAL)
         .expect("the cache request counter is exported");
     assert_eq!(metric.unit(), "{request}");
     let points = metric.data_point_attributes();
     for result in ["hit", "miss", "ok", "error"] {
         assert!(
             points.iter().any(
-                |p| p.get("cache.result").map(String::as_str) == Some(result)
-                    && p.get("cache.name").map(String::as_str) == Some("members")
+                |p| p.get(names::CACHE_RESULT).map(String::as_str) == Some(result)
+                    && p.get(names::CACHE_NAME).map(String::as_str) == Some("members")
             ),
             "no {result} point in {points:?}"
         );
     }
     assert_eq!(metric.sum_value(), 7.0);
     let duration = receiver
-        .wait_for_metric_blocking(|m| m.name() == "otelix.cache.operation.duration", ARRIVAL)
+        .wait_for_metric_blocking(
+            |m| m.name() == names::CACHE_OPERATION_DURATION.name,
+            ARRIVAL,
+        )
         .expect("the cache duration histogram is exported");
     assert_eq!(duration.unit(), "s");
     assert_eq!(duration.histogram_counts(), 7);
@@ -102,7 +106,7 @@ async fn memory_cache_hits_and_misses_are_counted() {
     assert!(receiver
         .spans()
         .iter()
-        .all(|span| span.attr_str("cache.name").is_none()));
+        .all(|span| span.attr_str(names::CACHE_NAME).is_none()));
 }
 
 #[cfg(feature = "redis")]
@@ -115,6 +119,7 @@ mod redis {
     use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
     use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
     use otelix::cache::{Cache, CacheError, CacheExt, InstrumentedCache, RedisCache, RemoteCache};
+    use otelix::names;
     use otelix_testkit::ReceivedSpan;
 
     use super::common::{
@@ -137,8 +142,8 @@ mod redis {
     }
 
     fn is_cache_span(span: &ReceivedSpan, cache: &str, operation: &str) -> bool {
-        span.attr_str("cache.name").as_deref() == Some(cache)
-            && span.attr_str("cache.operation").as_deref() == Some(operation)
+        span.attr_str(names::CACHE_NAME).as_deref() == Some(cache)
+            && span.attr_str(names::CACHE_OPERATION).as_deref() == Some(operation)
     }
 
     #[tokio::test]
@@ -201,7 +206,7 @@ mod redis {
         flush(&telemetry);
         let get = wait_span(&receiver, "GET span", |s| {
             is_cache_span(s, "sessions", "get")
-                && s.attr_str("cache.result").as_deref() == Some("hit")
+                && s.attr_str(names::CACHE_RESULT).as_deref() == Some("hit")
         });
         assert_eq!(get.name(), "GET");
         assert_eq!(get.kind(), SpanKind::Client);

@@ -13,6 +13,7 @@ use opentelemetry::trace::{TraceContextExt, Tracer};
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
 use otelix::external::ExternalTracker;
+use otelix::names;
 
 use common::{
     current_ids, flush, label_names, prometheus, receiver, samples, telemetry, wait_span,
@@ -100,7 +101,7 @@ async fn tracked_futures_and_guards_record_client_spans_and_durations() {
         Some("stripe")
     );
     assert_eq!(
-        failed.attr_str("otelix.operation").as_deref(),
+        failed.attr_str(names::OTELIX_OPERATION).as_deref(),
         Some("refund")
     );
     assert_eq!(failed.span_id(), refund_ids.1);
@@ -159,6 +160,7 @@ mod http_client {
     use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
     use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
     use otelix::external::ExternalClient;
+    use otelix::names;
 
     use super::common::{
         closed_port, current_ids, flush, label_names, prometheus, receiver, sample, telemetry,
@@ -422,7 +424,7 @@ mod http_client {
 
         flush(&telemetry);
         let timed_out = wait_span(&receiver, "timeout", |s| {
-            s.attr_str("otelix.operation").as_deref() == Some("sync_subscribers")
+            s.attr_str(names::OTELIX_OPERATION).as_deref() == Some("sync_subscribers")
         });
         assert_eq!(timed_out.name(), "GET");
         assert_eq!(timed_out.attr_str("error.type").as_deref(), Some("timeout"));
@@ -430,7 +432,7 @@ mod http_client {
         assert_eq!(timed_out.status_code(), StatusCode::Error);
 
         let failed = wait_span(&receiver, "503", |s| {
-            s.attr_str("otelix.operation").as_deref() == Some("subscribe")
+            s.attr_str(names::OTELIX_OPERATION).as_deref() == Some("subscribe")
         });
         assert_eq!(failed.attr_str("error.type").as_deref(), Some("503"));
         assert_eq!(
@@ -440,7 +442,7 @@ mod http_client {
         assert_eq!(failed.status_code(), StatusCode::Error);
 
         let refused = wait_span(&receiver, "refused", |s| {
-            s.attr_str("otelix.operation").as_deref() == Some("unsubscribe")
+            s.attr_str(names::OTELIX_OPERATION).as_deref() == Some("unsubscribe")
         });
         assert_eq!(refused.name(), "DELETE");
         assert_eq!(refused.attr_str("error.type").as_deref(), Some("connect"));

@@ -10,14 +10,15 @@ use opentelemetry::trace::{TraceContextExt, Tracer};
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
 use otelix::jobs::{JobError, JobTracker};
+use otelix::names;
 
 use common::{
     current_ids, flush, hex, prometheus, receiver, sample, samples, telemetry, wait_span,
 };
 
-const RUNS: &str = "otelix_job_runs_total";
+const RUNS: &str = names::JOB_RUNS.prometheus;
 const DURATION_COUNT: &str = "otelix_job_duration_seconds_count";
-const LAST_SUCCESS: &str = "otelix_job_last_success_timestamp_seconds";
+const LAST_SUCCESS: &str = names::JOB_LAST_SUCCESS_TIMESTAMP.prometheus;
 
 #[derive(Debug, thiserror::Error)]
 #[error("mail server said no")]
@@ -57,7 +58,7 @@ async fn a_run_is_a_root_span_linked_to_the_callers_span() {
     assert_ne!(run.trace_id(), caller_ids.0, "a run has a trace of its own");
     assert_eq!((run.trace_id(), run.span_id()), run_ids);
     assert_eq!(
-        run.attr_str("job.name").as_deref(),
+        run.attr_str(names::JOB_NAME).as_deref(),
         Some("dunning_reminder")
     );
     assert_eq!(run.status_code(), StatusCode::Unset);
@@ -194,16 +195,16 @@ async fn failures_and_panics_are_recorded_and_only_success_moves_the_gauge() {
     }
     let metric = receiver
         .wait_for_metric_blocking(
-            |m| m.name() == "otelix.job.last_success_timestamp",
+            |m| m.name() == names::JOB_LAST_SUCCESS_TIMESTAMP.name,
             common::ARRIVAL,
         )
         .expect("the last-success gauge is exported");
     assert_eq!(metric.unit(), "s");
     let runs = receiver
-        .wait_for_metric_blocking(|m| m.name() == "otelix.job.runs", common::ARRIVAL)
+        .wait_for_metric_blocking(|m| m.name() == names::JOB_RUNS.name, common::ARRIVAL)
         .expect("the job runs counter is exported");
     assert!(runs
         .data_point_attributes()
         .iter()
-        .any(|p| p.get("outcome").map(String::as_str) == Some("failure")));
+        .any(|p| p.get(names::OUTCOME).map(String::as_str) == Some("failure")));
 }

@@ -15,6 +15,7 @@ use opentelemetry::trace::{TraceContextExt, Tracer};
 use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
 use otelix::external::{track_external, ExternalCall};
 use otelix::jobs::{track_job, JobError};
+use otelix::names;
 use otelix_testkit::{ReceivedSpan, Receiver};
 
 use common::{flush, prometheus, samples, wait_span, wait_spans};
@@ -250,7 +251,7 @@ async fn job_macro_records_like_track_job() {
     let runs = |job, outcome| {
         samples(
             &text,
-            "otelix_job_runs_total",
+            names::JOB_RUNS.prometheus,
             &[("job_name", job), ("outcome", outcome)],
         )
     };

@@ -14,7 +14,7 @@ use std::time::Duration;
 use common::{no_env, required_tool, sample, samples, CapturedLines};
 use opentelemetry::trace::{TraceContextExt, Tracer as _};
 use otelix::db::InstrumentedPool;
-use otelix::{Config, Exporters, Telemetry};
+use otelix::{names, Config, Exporters, Telemetry};
 
 /// A recursive CTE whose cost grows with its bound: about 100 ms per million rows in an optimised build, several times that in a debug one.
 const SLOW_SQLITE: &str =
@@ -132,7 +132,7 @@ async fn slow_sqlite_query_is_logged_once_with_its_trace_and_counted() {
     assert_eq!(
         sample(
             &text,
-            "otelix_db_slow_queries_total",
+            names::DB_SLOW_QUERIES.prometheus,
             &[("severity", "warning")]
         ),
         1.0
@@ -167,7 +167,7 @@ async fn critical_and_warning_are_counted_apart_and_the_seed_grep_works() {
     let slow = |severity| {
         samples(
             &text,
-            "otelix_db_slow_queries_total",
+            names::DB_SLOW_QUERIES.prometheus,
             &[("severity", severity), ("db_collection_name", "c")],
         )
     };
@@ -189,7 +189,7 @@ async fn critical_and_warning_are_counted_apart_and_the_seed_grep_works() {
     assert_eq!(
         sample(
             &text,
-            "otelix_db_slow_queries_total",
+            names::DB_SLOW_QUERIES.prometheus,
             &[("severity", "critical")]
         ),
         1.0
@@ -300,7 +300,7 @@ async fn n_plus_one_is_reported_once_at_twelve_and_not_at_five() {
     assert_eq!(
         sample(
             &text,
-            "otelix_db_n_plus_one_total",
+            names::DB_N_PLUS_ONE.prometheus,
             &[("db_collection_name", "payments")]
         ),
         1.0
@@ -366,7 +366,7 @@ async fn an_unwritable_log_path_is_reported_once_and_queries_go_on() {
     assert_eq!(
         sample(
             &text,
-            "otelix_db_slow_queries_total",
+            names::DB_SLOW_QUERIES.prometheus,
             &[("severity", "warning")]
         ),
         3.0

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use common::{no_env, CapturedLines};
 use opentelemetry::trace::{Span as _, Tracer as _};
-use otelix::{Config, Telemetry};
+use otelix::{names, Config, Telemetry};
 use otelix_testkit::{Behavior, Receiver};
 
 fn telemetry(
@@ -56,7 +56,7 @@ fn dropped_series(telemetry: &Telemetry, reason: &str) -> Option<f64> {
         .render_prometheus()
         .expect("the Prometheus text renders");
     common::exposition(&text).value(
-        "otelix_exporter_dropped_total",
+        names::EXPORTER_DROPPED.prometheus,
         &[("signal", "traces"), ("reason", reason)],
     )
 }

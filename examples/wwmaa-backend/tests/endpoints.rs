@@ -13,6 +13,7 @@ mod common;
 use common::{Backends, Reply, TestApp, Trace, WAIT};
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
+use otelix::names;
 use otelix_testkit::ReceivedSpan;
 use serde_json::json;
 
@@ -97,7 +98,7 @@ fn external_call<'a>(
     assert_eq!(client.parent_span_id(), Some(trace.root.span_id()));
     assert_eq!(client.name(), "POST");
     assert_eq!(
-        client.attr_str("otelix.operation").as_deref(),
+        client.attr_str(names::OTELIX_OPERATION).as_deref(),
         Some(operation)
     );
     assert_eq!(
@@ -121,7 +122,7 @@ fn redis_commands(app: &TestApp, trace: &Trace) -> Vec<String> {
     let spans = trace.db_spans("redis");
     for span in &spans {
         assert_eq!(span.parent_span_id(), Some(trace.root.span_id()));
-        assert_eq!(span.attr_str("cache.name").as_deref(), Some("members"));
+        assert_eq!(span.attr_str(names::CACHE_NAME).as_deref(), Some("members"));
     }
     if app.backends == Backends::Embedded {
         assert!(spans.is_empty(), "the in-process cache opens no spans");
@@ -478,7 +479,7 @@ async fn exercise_every_endpoint(app: &TestApp) {
     for reminder in reminders {
         assert_eq!(reminder.parent_span_id(), Some(job.span_id()));
         assert_eq!(
-            reminder.attr_str("otelix.operation").as_deref(),
+            reminder.attr_str(names::OTELIX_OPERATION).as_deref(),
             Some("send_dues_reminder")
         );
         assert_eq!(

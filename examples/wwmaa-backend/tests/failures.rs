@@ -9,6 +9,7 @@ mod common;
 use common::{Backends, Reply, TestApp, WAIT};
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
+use otelix::names;
 use serde_json::json;
 
 /// A 5xx reply whose body is exactly `{"error": <reason phrase>, "request_id": <header>}`.
@@ -79,7 +80,7 @@ async fn failing_external_services_answer_502_and_fail_the_job_run() {
     assert!(
         !page
             .find(
-                "otelix_job_runs_total",
+                names::JOB_RUNS.prometheus,
                 &[("job_name", "dunning_reminder"), ("outcome", "failure")]
             )
             .is_empty(),

@@ -29,6 +29,7 @@ use std::time::{Duration, Instant};
 use common::prometheus::{self as prom, PromApi};
 use common::{free_port, ok, wait_listening, Process, Protocol, Sent, WAIT};
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
+use otelix::names;
 use otelix_testkit::{ReceivedSpan, Receiver};
 
 /// The dashboard panels whose queries must return data once the service has had traffic: the
@@ -383,9 +384,9 @@ impl Run {
 
         // Metrics through the collector.
         for name in [
-            "http.server.request.duration",
-            "db.client.operation.duration",
-            "http.client.request.duration",
+            names::HTTP_SERVER_REQUEST_DURATION.name,
+            names::DB_CLIENT_OPERATION_DURATION.name,
+            names::HTTP_CLIENT_REQUEST_DURATION.name,
         ] {
             if let Err(error) = self
                 .receiver

@@ -11,6 +11,11 @@
 //! recorded by a rule, or be one Prometheus makes itself), and each label a selector matches
 //! on must be a label of that metric in the scrape. A renamed instrument, unit or attribute
 //! fails this test instead of silently emptying an alert or a panel.
+//!
+//! The scrape is also held against `otelix::names`, both ways: every family in it is a metric
+//! the module lists (or the resource's `target_info`), and every metric the module lists is in
+//! it, of the listed type, with the listed description and exactly the listed labels, each
+//! label with values among the listed ones where the module fixes them.
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
@@ -22,6 +27,8 @@ use std::time::Duration;
 
 use common::{Backends, TestApp, WAIT};
 use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
+use otelix::names;
+use otelix_testkit::exposition::MetricType;
 use promql_parser::parser::{self, Expr};
 use promql_parser::util::{walk_expr, ExprVisitor};
 
@@ -40,6 +47,8 @@ const PROMETHEUS_OWN: &[&str] = &[
 const OTHER_TARGETS: &[&str] = &["otelcol_", "prometheus_", "alertmanager_"];
 /// Labels Prometheus attaches to every scraped series (target labels).
 const TARGET_LABELS: &[&str] = &["__name__", "job", "instance"];
+/// Families of the scrape that are not otelix's metrics: the resource, as the bridge shows it.
+const NOT_OTELIX: &[&str] = &["target_info"];
 
 #[actix_web::test]
 async fn every_metric_and_label_the_alerts_and_dashboard_query_is_exposed() {
@@ -122,16 +131,17 @@ async fn every_metric_and_label_the_alerts_and_dashboard_query_is_exposed() {
             );
         }
     }
-    // The test itself must have looked at the metrics the issue names.
+    // The test itself must have looked at the metrics the operations files are built on.
     for name in [
-        "http_server_request_duration_seconds_bucket",
-        "http_client_request_duration_seconds_bucket",
-        "otelix_cache_requests_total",
-        "otelix_db_slow_queries_total",
-        "otelix_job_last_success_timestamp_seconds",
+        format!("{}_bucket", names::HTTP_SERVER_REQUEST_DURATION.prometheus),
+        format!("{}_bucket", names::HTTP_CLIENT_REQUEST_DURATION.prometheus),
+        names::CACHE_REQUESTS.prometheus.to_owned(),
+        names::DB_SLOW_QUERIES.prometheus.to_owned(),
+        names::JOB_LAST_SUCCESS_TIMESTAMP.prometheus.to_owned(),
     ] {
-        assert!(checked.contains(name), "no query uses {name}: {checked:?}");
+        assert!(checked.contains(&name), "no query uses {name}: {checked:?}");
     }
+    problems.extend(scrape.check_names());
     assert!(
         problems.is_empty(),
         "{} problem(s) between the operations files and the scrape:\n{}\n\nscraped metric names: {:?}",
@@ -203,8 +213,16 @@ fn selectors(expr: &str) -> Result<Vec<Selector>, String> {
     Ok(collect.0)
 }
 
-/// The metric names of a scrape and the label names each carries.
+/// The metric names of a scrape and the label names each carries, and its families.
 struct Scrape {
+    labels: BTreeMap<String, BTreeSet<String>>,
+    families: BTreeMap<String, FamilySeen>,
+}
+
+/// A family of a scrape: its type and help, and every value each label took.
+struct FamilySeen {
+    metric_type: MetricType,
+    help: Option<String>,
     labels: BTreeMap<String, BTreeSet<String>>,
 }
 
@@ -219,14 +237,69 @@ impl Scrape {
                 .extend(sample.labels().keys().cloned());
         }
         assert!(labels.len() > 10, "a scrape with metrics:\n{text}");
-        Scrape { labels }
+        let families = page
+            .families()
+            .iter()
+            .map(|family| {
+                let mut labels: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+                for (label, value) in family.samples().iter().flat_map(|s| s.labels()) {
+                    labels
+                        .entry(label.clone())
+                        .or_default()
+                        .insert(value.clone());
+                }
+                let seen = FamilySeen {
+                    metric_type: family.metric_type(),
+                    help: family.help().map(str::to_owned),
+                    labels,
+                };
+                (family.name().to_owned(), seen)
+            })
+            .collect();
+        Scrape { labels, families }
     }
 
-    /// Adds the names and labels of `other`.
+    /// Adds the names, labels and families of `other`.
     fn merge(&mut self, other: Scrape) {
         for (name, labels) in other.labels {
             self.labels.entry(name).or_default().extend(labels);
         }
+        for (name, family) in other.families {
+            match self.families.get_mut(&name) {
+                None => {
+                    self.families.insert(name, family);
+                }
+                Some(seen) => {
+                    for (label, values) in family.labels {
+                        seen.labels.entry(label).or_default().extend(values);
+                    }
+                }
+            }
+        }
+    }
+
+    /// What differs between this scrape and `otelix::names`, both ways.
+    fn check_names(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        for family in self.families.keys() {
+            let listed = names::METRICS.iter().any(|m| m.prometheus == family);
+            if !listed && !NOT_OTELIX.contains(&family.as_str()) {
+                problems.push(format!(
+                    "family {family} is in the scrape but not in otelix::names"
+                ));
+            }
+        }
+        for metric in names::METRICS {
+            let Some(seen) = self.families.get(metric.prometheus) else {
+                problems.push(format!(
+                    "{} ({}) is in otelix::names but not in the scrape",
+                    metric.prometheus, metric.name
+                ));
+                continue;
+            };
+            problems.extend(family_problems(metric, seen));
+        }
+        problems
     }
 
     /// What is wrong with `selector` against this scrape.
@@ -260,6 +333,51 @@ impl Scrape {
         });
         missing.into_iter().chain(unknown_labels)
     }
+}
+
+/// What differs between `metric` as `otelix::names` lists it and the family the scrape has.
+fn family_problems(metric: &names::Metric, seen: &FamilySeen) -> Vec<String> {
+    let name = metric.prometheus;
+    let mut problems = Vec::new();
+    if seen.metric_type.as_str() != metric.kind.prometheus_type() {
+        problems.push(format!(
+            "{name} is a {} in the scrape, a {} in otelix::names",
+            seen.metric_type,
+            metric.kind.prometheus_type()
+        ));
+    }
+    if seen.help.as_deref() != Some(metric.description) {
+        problems.push(format!(
+            "{name}'s help is {:?} in the scrape, {:?} in otelix::names",
+            seen.help, metric.description
+        ));
+    }
+    // The instrumentation scope and the bucket bound are the bridge's, not the instrument's.
+    let scraped: BTreeSet<&str> = seen
+        .labels
+        .keys()
+        .map(String::as_str)
+        .filter(|label| !label.starts_with("otel_scope_") && *label != "le")
+        .collect();
+    let listed: Vec<String> = metric.prometheus_labels().collect();
+    let listed: BTreeSet<&str> = listed.iter().map(String::as_str).collect();
+    if scraped != listed {
+        problems.push(format!(
+            "{name} has the labels {scraped:?} in the scrape, {listed:?} in otelix::names"
+        ));
+    }
+    for attribute in metric.attributes.iter().filter(|a| !a.values.is_empty()) {
+        let label = attribute.prometheus_label();
+        for value in seen.labels.get(&label).into_iter().flatten() {
+            if !attribute.values.contains(&value.as_str()) {
+                problems.push(format!(
+                    "{name}{{{label}=\"{value}\"}}: otelix::names lists only {:?}",
+                    attribute.values
+                ));
+            }
+        }
+    }
+    problems
 }
 
 /// The rules file's expressions (place, PromQL) and the names its recording rules define.
@@ -419,4 +537,41 @@ fn selectors_and_labels_are_found() {
         labels: vec![],
     };
     assert_eq!(scrape.check(&unknown, &recorded).count(), 1);
+}
+
+#[test]
+fn a_scrape_is_held_against_the_names_module() {
+    let cache = names::CACHE_REQUESTS;
+    let mut text = format!(
+        "# HELP {name} {help}\n# TYPE {name} counter\n\
+         {name}{{cache_name=\"members\",cache_operation=\"get\",cache_result=\"stale\",otel_scope_name=\"otelix\"}} 1\n\
+         # HELP {runs} Runs.\n# TYPE {runs} counter\n{runs}{{job_name=\"digest\",otel_scope_name=\"otelix\"}} 1\n\
+         target_info{{service_name=\"wwmaa-backend\"}} 1\n",
+        name = cache.prometheus,
+        help = cache.description,
+        runs = names::JOB_RUNS.prometheus,
+    );
+    text.extend((0..10).map(|i| format!("unlisted{i} 1\n")));
+    let problems = Scrape::parse(&text).check_names();
+    let has = |expected: &str| problems.iter().any(|p| p.contains(expected));
+
+    assert!(
+        has("otelix_cache_requests_total{cache_result=\"stale\"}"),
+        "{problems:?}"
+    );
+    assert!(
+        !has("otelix_cache_requests_total has the labels"),
+        "{problems:?}"
+    );
+    assert!(has(
+        "family unlisted0 is in the scrape but not in otelix::names"
+    ));
+    assert!(!has("target_info"), "{problems:?}");
+    assert!(has(
+        "otelix_job_runs_total has the labels {\"job_name\"} in the scrape"
+    ));
+    assert!(has("otelix_job_runs_total's help is Some(\"Runs.\")"));
+    assert!(has(
+        "otelix_job_duration_seconds (otelix.job.duration) is in otelix::names but not"
+    ));
 }

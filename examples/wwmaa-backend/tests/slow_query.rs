@@ -9,6 +9,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{Backends, TestApp, WAIT};
+use otelix::names;
 use wwmaa_backend::store::MAX_REPORT_WINDOW_DAYS;
 
 #[actix_web::test]
@@ -68,7 +69,7 @@ async fn large_report_is_a_slow_query(app: &TestApp) {
     assert!(
         !page
             .find(
-                "otelix_db_slow_queries_total",
+                names::DB_SLOW_QUERIES.prometheus,
                 &[("db_collection_name", "activity_events")]
             )
             .is_empty(),

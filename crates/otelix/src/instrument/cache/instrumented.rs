@@ -12,28 +12,17 @@ use opentelemetry_semantic_conventions::attribute as semattr;
 
 use super::{Cache, CacheError, CacheOperation, RemoteCache};
 use crate::instrument::{duration_buckets, Providers, SharedTracer};
-
-/// `otelix.cache.requests`: cache requests by cache, operation and result.
-pub const CACHE_REQUESTS: &str = "otelix.cache.requests";
-/// `otelix.cache.operation.duration`: how long cache operations took, in seconds.
-pub const CACHE_OPERATION_DURATION: &str = "otelix.cache.operation.duration";
-/// Attribute: the logical cache name given to [`InstrumentedCache::new`].
-pub const CACHE_NAME: &str = "cache.name";
-/// Attribute: `get`, `set` or `delete`.
-pub const CACHE_OPERATION: &str = "cache.operation";
-/// Attribute: `hit`, `miss` or `error` for `get`; `ok` or `error` for `set` and `delete`.
-pub const CACHE_RESULT: &str = "cache.result";
-/// Span attribute: the key's prefix, when [`InstrumentedCache::with_key_prefix`] asks for it.
-pub const CACHE_KEY_PREFIX: &str = "cache.key_prefix";
+use crate::names::{self, CACHE_KEY_PREFIX, CACHE_NAME, CACHE_OPERATION, CACHE_RESULT};
 
 /// Wraps a [`Cache`] with metrics and, for remote backends, CLIENT spans.
 ///
 /// Every operation records:
 ///
-/// - `otelix.cache.requests` (counter, `{request}`) with `cache.name`, `cache.operation`
-///   (`get`, `set`, `delete`) and `cache.result`: `hit`, `miss` or `error` for `get`; `ok` or
-///   `error` for `set` and `delete`;
-/// - `otelix.cache.operation.duration` (histogram, `s`) with the same attributes.
+/// - [`otelix.cache.requests`](names::CACHE_REQUESTS) (counter, `{request}`) with
+///   `cache.name`, `cache.operation` (`get`, `set`, `delete`) and `cache.result`: `hit`,
+///   `miss` or `error` for `get`; `ok` or `error` for `set` and `delete`;
+/// - [`otelix.cache.operation.duration`](names::CACHE_OPERATION_DURATION) (histogram, `s`)
+///   with the same attributes.
 ///
 /// For a backend whose [`Cache::remote`] is `Some` (such as
 /// `RedisCache`) each operation is also a CLIENT span, child of the current
@@ -85,14 +74,14 @@ impl CacheInstruments {
         Self {
             tracer,
             requests: meter
-                .u64_counter(CACHE_REQUESTS)
-                .with_unit("{request}")
-                .with_description("Cache requests by cache, operation and result.")
+                .u64_counter(names::CACHE_REQUESTS.name)
+                .with_unit(names::CACHE_REQUESTS.unit)
+                .with_description(names::CACHE_REQUESTS.description)
                 .build(),
             duration: meter
-                .f64_histogram(CACHE_OPERATION_DURATION)
-                .with_unit("s")
-                .with_description("Duration of cache operations.")
+                .f64_histogram(names::CACHE_OPERATION_DURATION.name)
+                .with_unit(names::CACHE_OPERATION_DURATION.unit)
+                .with_description(names::CACHE_OPERATION_DURATION.description)
                 .with_boundaries(duration_buckets())
                 .build(),
         }

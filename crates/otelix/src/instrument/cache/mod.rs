@@ -1,7 +1,8 @@
 //! Caches with hit/miss metrics: the [`Cache`] trait, an in-memory backend ([`MemoryCache`]),
 //! a Redis backend (`RedisCache`, feature `redis`) and the [`InstrumentedCache`] wrapper that
-//! records `otelix.cache.requests`, `otelix.cache.operation.duration` and, for Redis, CLIENT
-//! spans.
+//! records [`otelix.cache.requests`](crate::names::CACHE_REQUESTS),
+//! [`otelix.cache.operation.duration`](crate::names::CACHE_OPERATION_DURATION) and, for Redis,
+//! CLIENT spans.
 //!
 //! A cache is an optimisation: every failure is bounded in time and can be read as a miss with
 //! [`CacheExt::get_or_miss`], while still being counted as `cache.result = error`.
@@ -38,10 +39,7 @@ mod redis_cache;
 
 pub use backend::{Cache, CacheExt, CacheOperation, RemoteCache};
 pub use error::CacheError;
-pub use instrumented::{
-    InstrumentedCache, CACHE_KEY_PREFIX, CACHE_NAME, CACHE_OPERATION, CACHE_OPERATION_DURATION,
-    CACHE_REQUESTS, CACHE_RESULT,
-};
+pub use instrumented::InstrumentedCache;
 pub use memory::MemoryCache;
 #[cfg(feature = "redis")]
 pub use redis_cache::{RedisCache, RedisCacheBuilder};

@@ -2,7 +2,8 @@
 //!
 //! [`InstrumentedPool`] wraps a `sqlx::Pool` and is itself a `sqlx::Executor`, so queries are
 //! built and run exactly as with sqlx, and every one becomes a CLIENT span named
-//! `{db.operation.name} {db.collection.name}` plus a `db.client.operation.duration` point:
+//! `{db.operation.name} {db.collection.name}` plus a
+//! [`db.client.operation.duration`](crate::names::DB_CLIENT_OPERATION_DURATION) point:
 //!
 //! ```no_run
 //! # async fn demo(handle: otelix::TelemetryHandle) -> Result<(), sqlx::Error> {
@@ -39,9 +40,10 @@ use opentelemetry::metrics::Histogram;
 use opentelemetry::trace::{FutureExt as _, SpanKind, Status, TraceContextExt, Tracer as _};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::SdkTracer;
-use opentelemetry_semantic_conventions::{attribute as attr, metric};
+use opentelemetry_semantic_conventions::attribute as attr;
 use sqlx::{Database, Either, Execute, Executor, Pool, SqlStr};
 
+use crate::names;
 use crate::sql::summarize;
 
 /// A database `sqlx` supports that otelix knows how to describe: SQLite, PostgreSQL, and
@@ -179,9 +181,9 @@ impl<DB: DbSystem> InstrumentedPool<DB> {
     pub fn new(pool: Pool<DB>, handle: &crate::TelemetryHandle) -> Self {
         let duration = handle
             .meter()
-            .f64_histogram(metric::DB_CLIENT_OPERATION_DURATION)
-            .with_unit("s")
-            .with_description("Duration of database client operations.")
+            .f64_histogram(names::DB_CLIENT_OPERATION_DURATION.name)
+            .with_unit(names::DB_CLIENT_OPERATION_DURATION.unit)
+            .with_description(names::DB_CLIENT_OPERATION_DURATION.description)
             .with_boundaries(crate::DURATION_BUCKETS_SECONDS.to_vec())
             .build();
         let endpoint = DB::describe(&pool);
@@ -190,7 +192,7 @@ impl<DB: DbSystem> InstrumentedPool<DB> {
             shared: Arc::new(Shared {
                 tracer: handle.tracer().clone(),
                 duration,
-                exemplars: handle.exemplar_sink("db_client_operation_duration_seconds"),
+                exemplars: handle.exemplar_sink(names::DB_CLIENT_OPERATION_DURATION.prometheus),
                 endpoint,
             }),
             collection: None,

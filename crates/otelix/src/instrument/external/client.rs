@@ -10,7 +10,8 @@ use reqwest::{IntoUrl, Method, Request, Response};
 use reqwest_middleware::{ClientWithMiddleware, Middleware, Next, RequestBuilder};
 
 use super::classify::{http_method, reqwest_error_type, status_error_type};
-use super::tracker::{ExternalCall, ExternalTracker, OPERATION};
+use super::tracker::{ExternalCall, ExternalTracker};
+use crate::names::OTELIX_OPERATION;
 use crate::redact::redact_url;
 
 /// The peer service and operation of an outgoing request, carried in the request's extensions
@@ -210,7 +211,7 @@ impl ExternalCallMiddleware {
             labels.push(KeyValue::new(semattr::SERVICE_PEER_NAME, service.clone()));
         }
         if let Some(operation) = &target.operation {
-            labels.push(KeyValue::new(OPERATION, operation.clone()));
+            labels.push(KeyValue::new(OTELIX_OPERATION, operation.clone()));
         }
         let mut span_attributes = labels.clone();
         span_attributes.push(KeyValue::new(semattr::URL_FULL, redact_url(url)));

@@ -23,7 +23,9 @@
 //!
 //! The peer service is `service.peer.name`, which replaced the deprecated `peer.service` in the
 //! semantic conventions this crate is built against; the operation is `otelix.operation`
-//! ([`OPERATION`]).
+//! ([`names::OTELIX_OPERATION`](crate::names::OTELIX_OPERATION)), since no convention names a
+//! client-side business operation (`rpc.method` is for RPC systems, `url.template` for HTTP
+//! route templates).
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -51,6 +53,4 @@ mod tracker;
 
 #[cfg(feature = "reqwest")]
 pub use client::{ExternalCallMiddleware, ExternalClient, ExternalTarget};
-pub use tracker::{
-    track_external, CallOutcome, ExternalCall, ExternalTracker, CANCELLED, OPERATION, PANIC,
-};
+pub use tracker::{track_external, CallOutcome, ExternalCall, ExternalTracker, CANCELLED, PANIC};

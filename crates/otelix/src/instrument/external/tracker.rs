@@ -8,15 +8,10 @@ use opentelemetry::context::FutureExt as _;
 use opentelemetry::metrics::Histogram;
 use opentelemetry::trace::{SpanKind, Status, TraceContextExt, Tracer};
 use opentelemetry::{Context, KeyValue};
-use opentelemetry_semantic_conventions::{attribute as semattr, metric as semmetric};
+use opentelemetry_semantic_conventions::attribute as semattr;
 
 use crate::instrument::{duration_buckets, short_type_name, Providers, SharedTracer};
-
-/// Attribute: the logical operation of an external call (`create_payment`), chosen in code.
-///
-/// No semantic convention names a client-side business operation: `rpc.method` is for RPC
-/// systems and `url.template` for HTTP route templates, so this is otelix's own attribute.
-pub const OPERATION: &str = "otelix.operation";
+use crate::names::{self, OTELIX_OPERATION};
 
 /// `error.type` of a call that was dropped before it finished (its future was cancelled, or an
 /// [`ExternalCall`] was dropped without `finish_*`).
@@ -25,7 +20,8 @@ pub const CANCELLED: &str = "cancelled";
 /// `error.type` of a call during which the thread panicked.
 pub const PANIC: &str = "panic";
 
-/// Records external calls: CLIENT spans and the `http.client.request.duration` histogram.
+/// Records external calls: CLIENT spans and the
+/// [`http.client.request.duration`](names::HTTP_CLIENT_REQUEST_DURATION) histogram.
 ///
 /// Build one per process from a handle ([`ExternalTracker::new`]) and clone it freely, or use
 /// the process-wide one ([`ExternalTracker::global`], what [`track_external`],
@@ -53,7 +49,7 @@ impl ExternalTracker {
     pub fn new(telemetry: &crate::TelemetryHandle) -> Self {
         Self::with_providers(
             Providers::from_handle(telemetry),
-            telemetry.exemplar_sink("http_client_request_duration_seconds"),
+            telemetry.exemplar_sink(names::HTTP_CLIENT_REQUEST_DURATION.prometheus),
         )
     }
 
@@ -70,9 +66,9 @@ impl ExternalTracker {
     fn with_providers(providers: Providers, exemplars: ExemplarSink) -> Self {
         let Providers { tracer, meter } = providers;
         let duration = meter
-            .f64_histogram(semmetric::HTTP_CLIENT_REQUEST_DURATION)
-            .with_unit("s")
-            .with_description("Duration of calls to external services.")
+            .f64_histogram(names::HTTP_CLIENT_REQUEST_DURATION.name)
+            .with_unit(names::HTTP_CLIENT_REQUEST_DURATION.unit)
+            .with_description(names::HTTP_CLIENT_REQUEST_DURATION.description)
             .with_boundaries(duration_buckets())
             .build();
         Self {
@@ -95,7 +91,7 @@ impl ExternalTracker {
         let name = format!("{service} {operation}");
         let labels = vec![
             KeyValue::new(semattr::SERVICE_PEER_NAME, service),
-            KeyValue::new(OPERATION, operation),
+            KeyValue::new(OTELIX_OPERATION, operation),
         ];
         self.start_span(name, labels.clone(), labels)
     }

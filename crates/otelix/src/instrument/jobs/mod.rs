@@ -36,7 +36,4 @@ mod error;
 mod tracker;
 
 pub use error::JobError;
-pub use tracker::{
-    track_job, JobOutput, JobResult, JobTracker, CANCELLED, JOB_DURATION,
-    JOB_LAST_SUCCESS_TIMESTAMP, JOB_NAME, JOB_RUNS, OUTCOME, PANIC,
-};
+pub use tracker::{track_job, JobOutput, JobResult, JobTracker, CANCELLED, PANIC};

@@ -15,17 +15,7 @@ use opentelemetry_semantic_conventions::attribute as semattr;
 
 use super::JobError;
 use crate::instrument::{duration_buckets, short_type_name, Providers, SharedTracer};
-
-/// `otelix.job.duration`: how long job runs took, in seconds, by `job.name` and `outcome`.
-pub const JOB_DURATION: &str = "otelix.job.duration";
-/// `otelix.job.runs`: job runs by `job.name` and `outcome`.
-pub const JOB_RUNS: &str = "otelix.job.runs";
-/// `otelix.job.last_success_timestamp`: when each job last succeeded, in Unix seconds.
-pub const JOB_LAST_SUCCESS_TIMESTAMP: &str = "otelix.job.last_success_timestamp";
-/// Attribute: the job's name, a fixed name chosen in code.
-pub const JOB_NAME: &str = "job.name";
-/// Attribute: `success` or `failure`.
-pub const OUTCOME: &str = "outcome";
+use crate::names::{self, JOB_NAME, OUTCOME};
 
 /// `error.type` of a job that panicked.
 pub const PANIC: &str = "panic";
@@ -76,9 +66,11 @@ impl JobOutput for () {
 /// current when it started, if any; `job.name` on the span, and on failure `error.type` (the
 /// error's type name, `panic` or `cancelled`) and an error status. Metrics, all with `job.name`:
 ///
-/// - `otelix.job.duration` (histogram, `s`) and `otelix.job.runs` (counter, `{run}`), with
-///   `outcome` = `success` or `failure`;
-/// - `otelix.job.last_success_timestamp` (gauge, `s`, Unix time), set only on success, so that
+/// - [`otelix.job.duration`](names::JOB_DURATION) (histogram, `s`) and
+///   [`otelix.job.runs`](names::JOB_RUNS) (counter, `{run}`), with `outcome` = `success` or
+///   `failure`;
+/// - [`otelix.job.last_success_timestamp`](names::JOB_LAST_SUCCESS_TIMESTAMP) (gauge, `s`,
+///   Unix time), set only on success, so that
 ///   `time() - otelix_job_last_success_timestamp_seconds > N` alerts on a job that stopped
 ///   succeeding, whether it fails or stopped running.
 ///
@@ -119,20 +111,20 @@ impl JobTracker {
             inner: Arc::new(TrackerInner {
                 tracer,
                 duration: meter
-                    .f64_histogram(JOB_DURATION)
-                    .with_unit("s")
-                    .with_description("Duration of background job runs.")
+                    .f64_histogram(names::JOB_DURATION.name)
+                    .with_unit(names::JOB_DURATION.unit)
+                    .with_description(names::JOB_DURATION.description)
                     .with_boundaries(duration_buckets())
                     .build(),
                 runs: meter
-                    .u64_counter(JOB_RUNS)
-                    .with_unit("{run}")
-                    .with_description("Background job runs by outcome.")
+                    .u64_counter(names::JOB_RUNS.name)
+                    .with_unit(names::JOB_RUNS.unit)
+                    .with_description(names::JOB_RUNS.description)
                     .build(),
                 last_success: meter
-                    .f64_gauge(JOB_LAST_SUCCESS_TIMESTAMP)
-                    .with_unit("s")
-                    .with_description("Unix time of each job's last successful run.")
+                    .f64_gauge(names::JOB_LAST_SUCCESS_TIMESTAMP.name)
+                    .with_unit(names::JOB_LAST_SUCCESS_TIMESTAMP.unit)
+                    .with_description(names::JOB_LAST_SUCCESS_TIMESTAMP.description)
                     .build(),
             }),
         }

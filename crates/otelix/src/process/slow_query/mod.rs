@@ -64,6 +64,3 @@ pub use processor::{SlowQueryHandle, SlowQueryProcessor, SlowQuerySettings};
 
 /// The `tracing` target of every event this module emits.
 const TRACING_TARGET: &str = "otelix::slow_query";
-
-/// The attribute that says why `otelix.slow_query.dropped` counted a record.
-const DROP_REASON_KEY: &str = "reason";

@@ -22,14 +22,12 @@ use super::record::{DbSpan, Message, Severity};
 use super::route::RouteRegistry;
 use super::worker::{Shared, Worker};
 use super::writer::LogWriter;
-use super::{DROP_REASON_KEY, TRACING_TARGET};
+use super::TRACING_TARGET;
 use crate::context::RequestRoute;
+use crate::names::{self, REASON, SEVERITY};
 
 /// How long [`SpanProcessor::force_flush`] waits for the worker at most.
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// The attribute that carries a slow query's severity on `otelix.db.slow_queries`.
-const SEVERITY_KEY: &str = "severity";
 
 /// What [`SlowQueryProcessor`] looks for and where it writes.
 ///
@@ -173,16 +171,14 @@ impl SlowQueryProcessor {
 
     fn build(settings: SlowQuerySettings, meter: &Meter, await_log_dispatch: bool) -> Self {
         let slow_queries = meter
-            .u64_counter("otelix.db.slow_queries")
-            .with_unit("{query}")
-            .with_description("Database queries at or above the slow-query threshold")
+            .u64_counter(names::DB_SLOW_QUERIES.name)
+            .with_unit(names::DB_SLOW_QUERIES.unit)
+            .with_description(names::DB_SLOW_QUERIES.description)
             .build();
         let n_plus_one = meter
-            .u64_counter("otelix.db.n_plus_one")
-            .with_unit("{occurrence}")
-            .with_description(
-                "N+1 query patterns: one statement run repeatedly under one parent span",
-            )
+            .u64_counter(names::DB_N_PLUS_ONE.name)
+            .with_unit(names::DB_N_PLUS_ONE.unit)
+            .with_description(names::DB_N_PLUS_ONE.description)
             .build();
         let shared = Arc::new(Shared::default());
         shared
@@ -190,15 +186,12 @@ impl SlowQueryProcessor {
             .store(await_log_dispatch, Ordering::Release);
         let observed = Arc::clone(&shared);
         let dropped = meter
-            .u64_observable_counter("otelix.slow_query.dropped")
-            .with_unit("{record}")
-            .with_description(
-                "Slow-query records lost because the queue was full or the log file could not \
-                 be written",
-            )
+            .u64_observable_counter(names::SLOW_QUERY_DROPPED.name)
+            .with_unit(names::SLOW_QUERY_DROPPED.unit)
+            .with_description(names::SLOW_QUERY_DROPPED.description)
             .with_callback(move |observer| {
                 for (reason, count) in observed.dropped_by_reason() {
-                    observer.observe(count, &[KeyValue::new(DROP_REASON_KEY, reason)]);
+                    observer.observe(count, &[KeyValue::new(REASON, reason)]);
                 }
             })
             .build();
@@ -481,7 +474,7 @@ fn db_span(
 
 fn metric_attributes(span: &DbSpan, severity: Severity) -> Vec<KeyValue> {
     let mut attributes = Vec::with_capacity(4);
-    attributes.push(KeyValue::new(SEVERITY_KEY, severity.as_str()));
+    attributes.push(KeyValue::new(SEVERITY, severity.as_str()));
     for (key, value) in [
         (DB_SYSTEM_NAME, &span.db_system),
         (DB_COLLECTION_NAME, &span.collection),
