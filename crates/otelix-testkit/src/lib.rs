@@ -32,6 +32,8 @@
 //! [`exposition`] parses what `/metrics` serves (Prometheus text 0.0.4 or OpenMetrics 1.0)
 //! into families and samples to query by name and labels: see its example.
 //!
+//! [`generated`] keeps tables in the docs equal to what the code produces.
+//!
 //! The `otelix-receiver` binary runs the receiver on fixed addresses and prints its counts as
 //! JSON lines, for benchmark scripts: `cargo run -p otelix-testkit --bin otelix-receiver -- --help`.
 #![deny(missing_docs)]
@@ -39,6 +41,7 @@
 mod behavior;
 mod error;
 pub mod exposition;
+pub mod generated;
 mod grpc;
 mod http;
 mod received;

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use otelix::names::{self, Metric, MetricKind};
 
-const START: &str = "<!-- metrics-table: generated from otelix::names by crates/otelix/tests/metrics_doc.rs; OTELIX_BLESS=1 rewrites it -->\n";
-const END: &str = "<!-- metrics-table end -->\n";
+const START: &str = "<!-- metrics-table: generated from otelix::names by crates/otelix/tests/metrics_doc.rs; OTELIX_BLESS=1 rewrites it -->";
+const END: &str = "<!-- metrics-table end -->";
 
 fn metrics_doc() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/observability/metrics.md")
@@ -77,28 +77,12 @@ fn render() -> String {
 
 #[test]
 fn the_metrics_table_is_generated_from_the_names_module() {
-    let path = metrics_doc();
-    let text = std::fs::read_to_string(&path).expect("docs/observability/metrics.md");
-    let (before, rest) = text
-        .split_once(START)
-        .unwrap_or_else(|| panic!("{} has no line {START}", path.display()));
-    let (current, after) = rest
-        .split_once(END)
-        .unwrap_or_else(|| panic!("{} has no line {END} after the table", path.display()));
-    let expected = render();
-    if current == expected {
-        return;
-    }
-    if std::env::var_os("OTELIX_BLESS").is_some_and(|v| v == "1") {
-        std::fs::write(&path, format!("{before}{START}{expected}{END}{after}"))
-            .expect("docs/observability/metrics.md is writable");
-        return;
-    }
-    panic!(
-        "the metrics table of {} differs from otelix::names.\n\
-         Regenerate it with `OTELIX_BLESS=1 cargo test -p otelix --test metrics_doc`, or \
-         put this between the markers:\n\n{expected}",
-        path.display()
+    otelix_testkit::generated::check_section(
+        &metrics_doc(),
+        START,
+        END,
+        &render(),
+        "OTELIX_BLESS=1 cargo test -p otelix --test metrics_doc",
     );
 }
 

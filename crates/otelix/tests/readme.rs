@@ -32,28 +32,12 @@ fn rendered() -> String {
 
 #[test]
 fn readme_configuration_table_is_the_settings_table() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md");
-    let readme = std::fs::read_to_string(&path).expect("README.md is readable");
-    let start = readme
-        .find(BEGIN)
-        .map(|i| i + BEGIN.len())
-        .expect("README.md has the configuration table's begin marker");
-    let end = readme[start..]
-        .find(END)
-        .map(|i| start + i)
-        .expect("README.md has the configuration table's end marker");
-    let expected = format!("\n{}", rendered());
-    if readme[start..end] == expected {
-        return;
-    }
-    if std::env::var_os("OTELIX_BLESS").is_some() {
-        let updated = format!("{}{expected}{}", &readme[..start], &readme[end..]);
-        std::fs::write(&path, updated).expect("README.md is writable");
-        return;
-    }
-    panic!(
-        "README.md's configuration table differs from otelix::ENV_VARS; rerun with \
-         OTELIX_BLESS=1 to rewrite it. Expected:\n{expected}"
+    otelix_testkit::generated::check_section(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md"),
+        BEGIN,
+        END,
+        &rendered(),
+        "OTELIX_BLESS=1 cargo test -p otelix --test readme",
     );
 }
 
