@@ -1,6 +1,9 @@
 //! The HTTP server metrics: `http.server.request.duration` and `http.server.active_requests`,
 //! recorded through handles bound to their label sets, which skips the SDK's per-measurement
 //! attribute hashing and map lookup.
+//!
+//! Each series is bound when a request first needs it: binding creates the series, so binding
+//! up front would export a zero-valued series for every method and scheme nobody uses.
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
@@ -23,7 +26,8 @@ pub(super) struct Instruments {
     /// Exemplars of `duration`, for the OpenMetrics exposition.
     exemplars: ExemplarSink,
     active_requests: UpDownCounter<i64>,
-    /// `active_requests` bound to each `[method, scheme]`.
+    /// `active_requests` bound to each `[method, scheme]`, on first use. After that, a
+    /// request reads the handle with one atomic load: no lock, no allocation.
     active_bound: [[OnceLock<BoundUpDownCounter<i64>>; Scheme::ALL.len()]; HttpMethod::ALL.len()],
 }
 
@@ -46,7 +50,7 @@ impl Instruments {
         }
     }
 
-    /// `http.server.active_requests` for `method` and `scheme`.
+    /// `http.server.active_requests` for `method` and `scheme`, bound the first time.
     pub(super) fn active_requests(
         &self,
         attributes: &StaticAttributes,

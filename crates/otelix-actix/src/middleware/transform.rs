@@ -10,7 +10,7 @@ use otelix::TelemetryHandle;
 
 use super::instruments::Instruments;
 use super::service::{RequestTelemetryMiddleware, Worker};
-use crate::attributes::{HttpMethod, Scheme, StaticAttributes};
+use crate::attributes::StaticAttributes;
 use crate::endpoints::SUMMARY_PATH;
 use crate::hooks::{ClassifyError, DefaultClassifyError, OnRequest, OnResponse};
 
@@ -34,7 +34,9 @@ const HEALTH_PATH: &str = "/health";
 ///   the span as [`CLIENT_REQUEST_ID_ATTRIBUTE`](crate::CLIENT_REQUEST_ID_ATTRIBUTE) after
 ///   sanitizing, never echoed;
 /// - records `http.server.request.duration` and `http.server.active_requests`, labelled only
-///   with the method, route template, status code, scheme and `error.type`.
+///   with the method, route template, status code, scheme and `error.type`. A series appears
+///   with the first request that needs it, so `/metrics` shows no zero-valued series for
+///   methods and schemes nobody used.
 ///
 /// The span ends, and the duration is measured, when the response head is ready; streaming a
 /// body is not included. Paths in the exclusion list (exact match) pass through untouched:
@@ -126,23 +128,13 @@ impl RequestTelemetry {
             .into_iter()
             .map(Box::from)
             .collect();
-        let shared = Shared {
-            tracer: handle.tracer().clone(),
-            propagator: otelix::propagator(),
-            attributes: StaticAttributes::new(),
-            instruments: Instruments::new(handle),
-        };
-        // Binding creates the series: every method and scheme (a fixed 20) is exported at 0 from
-        // start-up, whatever requests arrive (tests/hostile_input.rs counts them).
-        for method in HttpMethod::ALL {
-            for scheme in Scheme::ALL {
-                shared
-                    .instruments
-                    .active_requests(&shared.attributes, method, scheme);
-            }
-        }
         RequestTelemetry {
-            shared: Arc::new(shared),
+            shared: Arc::new(Shared {
+                tracer: handle.tracer().clone(),
+                propagator: otelix::propagator(),
+                attributes: StaticAttributes::new(),
+                instruments: Instruments::new(handle),
+            }),
             excluded,
             on_request: Arc::new(()),
             on_response: Arc::new(()),
