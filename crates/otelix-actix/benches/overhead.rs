@@ -5,6 +5,12 @@
 //! parsing and socket I/O, which the middleware does not change, are left out. Spans go through
 //! otelix's batch processor into an exporter that drops them, so the cost of handing them off
 //! is counted, but not that of encoding and sending them (see `scripts/bench-overhead.sh`).
+//!
+//! For an instruction count that does not depend on the machine's other load, run one mode
+//! with few requests under callgrind: `OVERHEAD_MODE=otelix OVERHEAD_REQUESTS=4000
+//! OVERHEAD_ROUNDS=1 valgrind --tool=callgrind <bench binary>`, and again with another request
+//! count; the difference of the totals divided by the difference of the counts is the cost of
+//! one request, without the set-up.
 
 // A benchmark that cannot set itself up should stop loudly.
 #![allow(clippy::expect_used)]
@@ -20,9 +26,39 @@ use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use otelix::{BatchExportProcessor, BatchSettings, Config, Exporters, Telemetry};
 use otelix_actix::RequestTelemetry;
 
+/// Requests before each measurement, per measurement and rounds of both modes; each can be
+/// overridden from the environment (`OVERHEAD_WARM_UP`, `OVERHEAD_REQUESTS`, `OVERHEAD_ROUNDS`).
 const WARM_UP: u32 = 20_000;
 const REQUESTS: u32 = 200_000;
-const ROUNDS: usize = 5;
+const ROUNDS: u32 = 5;
+
+fn setting(name: &str, default: u32) -> u32 {
+    match std::env::var(name) {
+        Ok(value) => value
+            .parse()
+            .unwrap_or_else(|_| panic!("{name}={value:?} is not a count")),
+        Err(_) => default,
+    }
+}
+
+/// Which applications to measure: both (the default), or only `bare` or `otelix`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Both,
+    Bare,
+    Otelix,
+}
+
+impl Mode {
+    fn from_env() -> Mode {
+        match std::env::var("OVERHEAD_MODE").as_deref() {
+            Err(_) | Ok("both") => Mode::Both,
+            Ok("bare") => Mode::Bare,
+            Ok("otelix") => Mode::Otelix,
+            Ok(other) => panic!("OVERHEAD_MODE={other:?}: expected both, bare or otelix"),
+        }
+    }
+}
 
 #[derive(Debug)]
 struct DropExporter;
@@ -52,8 +88,8 @@ fn routes(config: &mut web::ServiceConfig) {
     config.route("/users/{id}", web::get().to(user));
 }
 
-/// Nanoseconds per request over `REQUESTS` requests to `/users/{id}`.
-async fn measure<S, B>(app: &S) -> f64
+/// Nanoseconds per request over `requests` requests to `/users/{id}`, after `warm_up` others.
+async fn measure<S, B>(app: &S, warm_up: u32, requests: u32) -> f64
 where
     S: Service<
         actix_http::Request,
@@ -67,17 +103,21 @@ where
             .insert_header(("user-agent", "bench/1.0"))
             .to_request()
     };
-    for i in 0..WARM_UP {
+    for i in 0..warm_up {
         black_box(test::call_service(app, request(i)).await);
     }
     let start = Instant::now();
-    for i in 0..REQUESTS {
+    for i in 0..requests {
         black_box(test::call_service(app, request(i)).await);
     }
-    start.elapsed().as_nanos() as f64 / f64::from(REQUESTS)
+    start.elapsed().as_nanos() as f64 / f64::from(requests.max(1))
 }
 
 fn main() {
+    let warm_up = setting("OVERHEAD_WARM_UP", WARM_UP);
+    let requests = setting("OVERHEAD_REQUESTS", REQUESTS);
+    let rounds = setting("OVERHEAD_ROUNDS", ROUNDS);
+    let mode = Mode::from_env();
     let config = Config::builder()
         .with_service_name("otelix-actix-bench")
         .with_traces_exporters(Exporters::NONE)
@@ -106,16 +146,27 @@ fn main() {
         .await;
         // Interleaved rounds, best of each: frequency scaling and noise hit both alike.
         let (mut best_bare, mut best_instrumented) = (f64::MAX, f64::MAX);
-        for _ in 0..ROUNDS {
-            best_bare = best_bare.min(measure(&bare).await);
-            best_instrumented = best_instrumented.min(measure(&instrumented).await);
+        for _ in 0..rounds {
+            if mode != Mode::Otelix {
+                best_bare = best_bare.min(measure(&bare, warm_up, requests).await);
+            }
+            if mode != Mode::Bare {
+                best_instrumented =
+                    best_instrumented.min(measure(&instrumented, warm_up, requests).await);
+            }
         }
-        println!("bare actix-web          {best_bare:8.0} ns/request");
-        println!("with RequestTelemetry   {best_instrumented:8.0} ns/request");
-        println!(
-            "ratio                   {:8.2}x  (+{:.0} ns/request)",
-            best_instrumented / best_bare,
-            best_instrumented - best_bare
-        );
+        if mode != Mode::Otelix {
+            println!("bare actix-web          {best_bare:8.0} ns/request");
+        }
+        if mode != Mode::Bare {
+            println!("with RequestTelemetry   {best_instrumented:8.0} ns/request");
+        }
+        if mode == Mode::Both {
+            println!(
+                "ratio                   {:8.2}x  (+{:.0} ns/request)",
+                best_instrumented / best_bare,
+                best_instrumented - best_bare
+            );
+        }
     });
 }

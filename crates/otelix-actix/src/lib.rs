@@ -46,9 +46,20 @@
 //! | response headers | `X-Request-ID: <trace id>`, `traceresponse: 00-<trace id>-<span id>-<flags>` |
 //! | metrics | `http.server.request.duration` (s), `http.server.active_requests` |
 //!
-//! Customise it with hook traits ([`SpanAttributes`], [`ClassifyError`]) and
-//! [`RequestTelemetry::with_excluded_paths`]. In handlers, [`RequestId`] is the request ID,
-//! and [`ApiError`] / [`json_error`] produce JSON error bodies that carry it.
+//! Customise it with [`RequestTelemetry::with_excluded_paths`] and three hooks, in the manner of
+//! tower-http's: each takes a closure or a type of your own that implements its trait.
+//!
+//! | builder method | trait | closure | default |
+//! |---|---|---|---|
+//! | [`on_request`](RequestTelemetry::on_request): span attributes before the span starts (the sampler sees them) | [`OnRequest`] | `\|request: &ServiceRequest, attributes: &mut Vec<KeyValue>\|` | `()`: none |
+//! | [`on_response`](RequestTelemetry::on_response): span attributes once the response is ready | [`OnResponse`] | `\|outcome: &Outcome<'_>, attributes: &mut Vec<KeyValue>\|` | `()`: none |
+//! | [`with_error_classifier`](RequestTelemetry::with_error_classifier): which requests failed, and their `error.type` | [`ClassifyError`] | `\|outcome: &Outcome<'_>\| -> Option<&'static str>` | [`DefaultClassifyError`]: 5xx |
+//!
+//! Write a closure's argument types out, as above: Rust infers them from an `Fn` bound, not
+//! from a trait that closures implement.
+//!
+//! In handlers, [`RequestId`] is the request ID, and [`ApiError`] / [`json_error`] produce JSON
+//! error bodies that carry it.
 //!
 //! The request's context is current while the handler runs and across its `.await`s, but not
 //! in tasks it spawns: wrap those with `opentelemetry::trace::FutureExt::with_context`.
@@ -63,9 +74,7 @@ mod request_id;
 mod summary;
 
 pub use endpoints::{metrics_endpoints, metrics_server, PROMETHEUS_CONTENT_TYPE, SUMMARY_PATH};
-pub use hooks::{
-    ClassifyError, DefaultClassifyError, DefaultSpanAttributes, Outcome, SpanAttributes,
-};
+pub use hooks::{ClassifyError, DefaultClassifyError, OnRequest, OnResponse, Outcome};
 pub use middleware::{
     RequestTelemetry, RequestTelemetryFuture, RequestTelemetryMiddleware,
     CLIENT_REQUEST_ID_ATTRIBUTE,

@@ -373,8 +373,7 @@ mod tests {
         let response = json_error(StatusCode::INTERNAL_SERVER_ERROR, "db password wrong");
         let body = actix_web::body::to_bytes(response.into_body());
         let bytes = futures_executor_block_on(body);
-        let json: serde_json::Value =
-            serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{e}"));
+        let json: serde_json::Value = serde_json::from_slice(&bytes).expect("the body is JSON");
         assert_eq!(json["error"], "Internal Server Error");
         assert!(json["request_id"].is_null());
 
@@ -382,8 +381,7 @@ mod tests {
         let bytes = futures_executor_block_on(actix_web::body::to_bytes(
             error.error_response().into_body(),
         ));
-        let json: serde_json::Value =
-            serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{e}"));
+        let json: serde_json::Value = serde_json::from_slice(&bytes).expect("the body is JSON");
         assert_eq!(json["error"], "name is required");
     }
 

@@ -120,6 +120,42 @@ async fn one_series_per_route_template_with_only_the_allowed_labels() {
 }
 
 #[actix_web::test]
+async fn active_request_series_appear_with_their_first_request() {
+    let telemetry = common::telemetry_with(None, |b| b);
+    let app = test::init_service(common::app(&telemetry.handle())).await;
+    let before = scrape(&app).await;
+    assert!(
+        samples(&before, "http_server_active_requests").is_empty(),
+        "no request yet, no series: {before}"
+    );
+
+    get(&app, "/users/1").await;
+    get(&app, "/users/2").await;
+    let forwarded = TestRequest::post()
+        .uri("/users/3")
+        .insert_header(("x-forwarded-proto", "https"))
+        .to_request();
+    test::call_service(&app, forwarded).await;
+
+    let text = scrape(&app).await;
+    let active: BTreeSet<(String, String, u64)> = samples(&text, "http_server_active_requests")
+        .iter()
+        .map(|sample| {
+            (
+                sample.labels()["http_request_method"].clone(),
+                sample.labels()["url_scheme"].clone(),
+                sample.value() as u64,
+            )
+        })
+        .collect();
+    let expected: BTreeSet<(String, String, u64)> = [("GET", "http"), ("POST", "https")]
+        .into_iter()
+        .map(|(method, scheme)| (method.to_owned(), scheme.to_owned(), 0))
+        .collect();
+    assert_eq!(active, expected, "{text}");
+}
+
+#[actix_web::test]
 async fn random_unmatched_paths_add_only_a_handful_of_series() {
     let telemetry = common::telemetry_with(None, |b| b);
     let app = test::init_service(common::app(&telemetry.handle())).await;

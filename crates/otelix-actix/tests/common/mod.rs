@@ -77,9 +77,9 @@ pub(crate) fn app(
 }
 
 /// As [`app`], with a middleware configured by the test.
-pub(crate) fn app_with<A, C>(
+pub(crate) fn app_with<Req, Res, C>(
     handle: &TelemetryHandle,
-    middleware: RequestTelemetry<A, C>,
+    middleware: RequestTelemetry<Req, Res, C>,
 ) -> App<
     impl ServiceFactory<
         ServiceRequest,
@@ -90,7 +90,8 @@ pub(crate) fn app_with<A, C>(
     >,
 >
 where
-    A: otelix_actix::SpanAttributes,
+    Req: otelix_actix::OnRequest,
+    Res: otelix_actix::OnResponse,
     C: otelix_actix::ClassifyError,
 {
     App::new()
