@@ -41,7 +41,7 @@
 //! | | |
 //! |---|---|
 //! | span | SERVER, `{METHOD} {http.route}`, child of the caller's `traceparent` when valid |
-//! | span attributes | `http.request.method` (`_OTHER` + `http.request.method_original` for unknown methods), `http.route` (when a route matched), `url.path`, `url.scheme`, `client.address`, `user_agent.original`, `http.response.status_code`, `error.type` (failures only), [`CLIENT_REQUEST_ID_ATTRIBUTE`] |
+//! | span attributes | `http.request.method` (`_OTHER` + `http.request.method_original` for unknown methods), `http.route` (when a route matched), `url.path`, `url.scheme`, `client.address`, `user_agent.original`, `http.response.status_code`, `error.type` (failures only), [`CLIENT_REQUEST_ID`](otelix::names::CLIENT_REQUEST_ID) |
 //! | span status | Error for 5xx and for what [`ClassifyError`] calls a failure; unset otherwise |
 //! | response headers | `X-Request-ID: <trace id>`, `traceresponse: 00-<trace id>-<span id>-<flags>` |
 //! | metrics | `http.server.request.duration` (s), `http.server.active_requests` |
@@ -77,7 +77,6 @@ pub use endpoints::{metrics_endpoints, metrics_server, PROMETHEUS_CONTENT_TYPE, 
 pub use hooks::{ClassifyError, DefaultClassifyError, OnRequest, OnResponse, Outcome};
 pub use middleware::{
     RequestTelemetry, RequestTelemetryFuture, RequestTelemetryMiddleware,
-    CLIENT_REQUEST_ID_ATTRIBUTE,
 };
 pub use propagation::ActixHeaderExtractor;
 pub use request_id::{json_error, ApiError, RequestId, TracedError};

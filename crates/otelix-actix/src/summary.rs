@@ -9,16 +9,15 @@
 use std::collections::BTreeMap;
 
 use prometheus::proto::{Metric, MetricFamily, MetricType};
+use otelix::names;
 use serde::Serialize;
 
-/// Prometheus names, as the exporter derives them from the OpenTelemetry instruments (dots to
-/// underscores, unit and `_total` suffixes appended); tests check them against the
-/// semantic-convention constants where those exist.
-pub(crate) const HTTP_SERVER_DURATION: &str = "http_server_request_duration_seconds";
-const DB_DURATION: &str = "db_client_operation_duration_seconds";
-const CACHE_REQUESTS: &str = "otelix_cache_requests_total";
-const HTTP_CLIENT_DURATION: &str = "http_client_request_duration_seconds";
-const JOB_DURATION: &str = "otelix_job_duration_seconds";
+/// The Prometheus families the summary reads, as the bridge names them.
+pub(crate) const HTTP_SERVER_DURATION: &str = names::HTTP_SERVER_REQUEST_DURATION.prometheus;
+const DB_DURATION: &str = names::DB_CLIENT_OPERATION_DURATION.prometheus;
+const CACHE_REQUESTS: &str = names::CACHE_REQUESTS.prometheus;
+const HTTP_CLIENT_DURATION: &str = names::HTTP_CLIENT_REQUEST_DURATION.prometheus;
+const JOB_DURATION: &str = names::JOB_DURATION.prometheus;
 
 const LABEL_METHOD: &str = "http_request_method";
 const LABEL_ROUTE: &str = "http_route";

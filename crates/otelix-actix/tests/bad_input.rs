@@ -15,7 +15,7 @@ use actix_web::http::header::HeaderValue;
 use actix_web::test::{self, TestRequest};
 use actix_web::HttpServer;
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
-use otelix_actix::CLIENT_REQUEST_ID_ATTRIBUTE;
+use otelix::names::CLIENT_REQUEST_ID;
 use otelix_testkit::Receiver;
 
 use common::{request_id_header, TRACEPARENT, TRACE_ID, WAIT};
@@ -107,7 +107,7 @@ async fn bad_headers_are_ignored_and_the_request_is_served() {
             "traceparent" => assert_eq!(span.parent_span_id(), None, "{path}"),
             "tracestate" => assert_eq!(span.span.trace_state, "", "{path}"),
             "x-request-id" => {
-                assert_eq!(span.attr_str(CLIENT_REQUEST_ID_ATTRIBUTE), None, "{path}")
+                assert_eq!(span.attr_str(CLIENT_REQUEST_ID), None, "{path}")
             }
             _ => {}
         }
@@ -237,5 +237,5 @@ async fn raw_bytes_on_a_real_socket_are_served() {
         span.attr_str("user_agent.original").as_deref(),
         Some("raw-client")
     );
-    assert_eq!(span.attr_str(CLIENT_REQUEST_ID_ATTRIBUTE), None);
+    assert_eq!(span.attr_str(CLIENT_REQUEST_ID), None);
 }

@@ -9,7 +9,7 @@ mod common;
 use actix_web::test::{self, TestRequest};
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
-use otelix_actix::CLIENT_REQUEST_ID_ATTRIBUTE;
+use otelix::names::CLIENT_REQUEST_ID;
 use otelix_testkit::{AttrValue, ReceivedSpan, Receiver};
 
 use common::{request_id_header, PARENT_ID, TRACEPARENT, TRACE_ID, WAIT};
@@ -64,7 +64,7 @@ async fn valid_traceparent_continues_the_callers_trace() {
         Some(AttrValue::Int(200))
     );
     assert_eq!(attr("error.type"), None);
-    assert_eq!(attr(CLIENT_REQUEST_ID_ATTRIBUTE), None);
+    assert_eq!(attr(CLIENT_REQUEST_ID), None);
 
     let traceresponse = response
         .headers()
@@ -292,7 +292,7 @@ async fn client_request_id_is_recorded_sanitized_and_never_echoed() {
 
     let span = server_span(&receiver, &id).await;
     assert_eq!(
-        span.attr_str(CLIENT_REQUEST_ID_ATTRIBUTE).as_deref(),
+        span.attr_str(CLIENT_REQUEST_ID).as_deref(),
         Some("[client-id-123]")
     );
 }

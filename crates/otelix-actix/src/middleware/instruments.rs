@@ -12,7 +12,8 @@ use fnv::FnvBuildHasher;
 use opentelemetry::metrics::{BoundHistogram, BoundUpDownCounter, Histogram, UpDownCounter};
 use opentelemetry::trace::TraceId;
 use opentelemetry::KeyValue;
-use opentelemetry_semantic_conventions::{attribute as semattr, metric as semmetric};
+use opentelemetry_semantic_conventions::attribute as semattr;
+use otelix::names::{HTTP_SERVER_ACTIVE_REQUESTS as ACTIVE, HTTP_SERVER_REQUEST_DURATION as DURATION};
 use otelix::exemplars::{BoundExemplars, ExemplarSink};
 use otelix::TelemetryHandle;
 
@@ -36,15 +37,15 @@ impl Instruments {
         let meter = handle.meter();
         Instruments {
             duration: meter
-                .f64_histogram(semmetric::HTTP_SERVER_REQUEST_DURATION)
-                .with_unit("s")
-                .with_description("Duration of HTTP server requests.")
+                .f64_histogram(DURATION.name)
+                .with_unit(DURATION.unit)
+                .with_description(DURATION.description)
                 .build(),
-            exemplars: handle.exemplar_sink("http_server_request_duration_seconds"),
+            exemplars: handle.exemplar_sink(DURATION.prometheus),
             active_requests: meter
-                .i64_up_down_counter(semmetric::HTTP_SERVER_ACTIVE_REQUESTS)
-                .with_unit("{request}")
-                .with_description("Number of active HTTP server requests.")
+                .i64_up_down_counter(ACTIVE.name)
+                .with_unit(ACTIVE.unit)
+                .with_description(ACTIVE.description)
                 .build(),
             active_bound: Default::default(),
         }

@@ -30,21 +30,3 @@ pub use future::RequestTelemetryFuture;
 pub use service::RequestTelemetryMiddleware;
 pub use transform::RequestTelemetry;
 
-/// Span attribute holding a client-supplied `X-Request-ID`, after
-/// [`otelix::sanitize_request_id`]: the conventions' `http.request.header.<key>` for the one
-/// header captured, as a single-element string array as they prescribe.
-pub const CLIENT_REQUEST_ID_ATTRIBUTE: &str = "http.request.header.x-request-id";
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use opentelemetry_semantic_conventions::attribute as semattr;
-
-    #[test]
-    fn client_request_id_attribute_is_the_conventions_header_attribute() {
-        assert_eq!(
-            CLIENT_REQUEST_ID_ATTRIBUTE,
-            format!("{}.x-request-id", semattr::HTTP_REQUEST_HEADER)
-        );
-    }
-}

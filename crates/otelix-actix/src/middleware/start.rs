@@ -18,7 +18,7 @@ use otelix::RequestRoute;
 
 use super::in_flight::InFlight;
 use super::service::Worker;
-use super::CLIENT_REQUEST_ID_ATTRIBUTE;
+use otelix::names::CLIENT_REQUEST_ID;
 use crate::attributes::{
     truncate, HttpMethod, Scheme, MAX_METHOD_LEN, MAX_PATH_LEN, MAX_QUERY_LEN, MAX_USER_AGENT_LEN,
 };
@@ -149,7 +149,7 @@ impl<Req, Res, C> Worker<Req, Res, C> {
         }
         if let Some(client_id) = client_request_id(headers) {
             attributes.push(KeyValue::new(
-                CLIENT_REQUEST_ID_ATTRIBUTE,
+                CLIENT_REQUEST_ID,
                 Value::Array(Array::String(vec![client_id.into()])),
             ));
         }

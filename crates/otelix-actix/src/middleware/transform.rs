@@ -31,7 +31,7 @@ const HEALTH_PATH: &str = "/health";
 ///   [`otelix::RequestRoute`], which otelix's slow-query records name;
 /// - sets `X-Request-ID` (the trace ID, 32 lowercase hex characters) and `traceresponse` on
 ///   every response, including error responses; a client's own `X-Request-ID` is recorded on
-///   the span as [`CLIENT_REQUEST_ID_ATTRIBUTE`](crate::CLIENT_REQUEST_ID_ATTRIBUTE) after
+///   the span as [`CLIENT_REQUEST_ID`](otelix::names::CLIENT_REQUEST_ID) after
 ///   sanitizing, never echoed;
 /// - records `http.server.request.duration` and `http.server.active_requests`, labelled only
 ///   with the method, route template, status code, scheme and `error.type`. A series appears
