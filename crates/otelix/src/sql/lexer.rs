@@ -129,11 +129,7 @@ impl<'a> Lexer<'a> {
 
     /// Whether `token` is the word `word` (ASCII, any case).
     pub(crate) fn is_word(&self, token: Token, word: &str) -> bool {
-        token.kind == TokenKind::Word
-            && self
-                .src
-                .get(token.start..token.end)
-                .is_some_and(|text| text.eq_ignore_ascii_case(word.as_bytes()))
+        token.kind == TokenKind::Word && self.text(token).eq_ignore_ascii_case(word)
     }
 
     /// The next token that is not whitespace or a comment.
