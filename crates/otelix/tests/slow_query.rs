@@ -90,6 +90,45 @@ where
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_file_is_created_until_a_slow_query_ends() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let log = log_path(&dir);
+    let lines = CapturedLines::default();
+    let telemetry = telemetry(&log, 50, 60_000, &lines);
+    let db = sqlite(&telemetry).await;
+
+    // Fast queries reach the worker (N+1 detection is on) but give it nothing to write.
+    in_root_span(&telemetry, || async {
+        for _ in 0..3 {
+            exec(&db, "SELECT 1 WHERE 'fast' = 'fast'").await;
+        }
+    })
+    .await;
+    telemetry.force_flush().expect("telemetry flushes");
+    let created: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("the temporary directory lists")
+        .map(|entry| entry.map(|e| e.path()))
+        .collect();
+    assert!(
+        created.is_empty(),
+        "created before any slow query: {created:?}"
+    );
+
+    in_root_span(&telemetry, || exec(&db, SLOW_SQLITE)).await;
+    telemetry.force_flush().expect("telemetry flushes");
+    assert_eq!(
+        records(&log).len(),
+        1,
+        "the first slow query creates the log"
+    );
+    assert!(
+        !lines.text().contains("ERROR"),
+        "no error about the log: {}",
+        lines.text()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_sqlite_query_is_logged_once_with_its_trace_and_counted() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let log = log_path(&dir);

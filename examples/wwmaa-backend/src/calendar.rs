@@ -1,73 +1,47 @@
 //! Dates as whole days since 1970-01-01 (how the database stores them, the same on SQLite and
-//! PostgreSQL) and as `YYYY-MM-DD` text (how the API shows them).
+//! PostgreSQL) and as `YYYY-MM-DD` text (how the API shows them). The calendar is the `time`
+//! crate's; a day number is the Julian day number shifted to start at 1970.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use time::macros::{date, format_description};
+use time::{Date, OffsetDateTime};
+
+const EPOCH: Date = date!(1970 - 01 - 01);
 
 /// Days since 1970-01-01 in UTC, today.
 pub fn today() -> i64 {
-    let seconds = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    i64::try_from(seconds / 86_400).unwrap_or(0)
+    day_of(OffsetDateTime::now_utc().date())
 }
 
 /// Seconds since 1970-01-01, now.
 pub fn now_seconds() -> i64 {
-    let seconds = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    i64::try_from(seconds).unwrap_or(0)
+    OffsetDateTime::now_utc().unix_timestamp()
 }
 
-/// `YYYY-MM-DD` for a day number (proleptic Gregorian calendar; H. Hinnant's algorithm).
+/// `YYYY-MM-DD` for a day number (proleptic Gregorian calendar). Day numbers beyond the years
+/// -9999 to 9999, which no stored date reaches, show as the first or last day of that range.
 pub fn format_day(day: i64) -> String {
-    let (year, month, dom) = civil_from_days(day);
-    format!("{year:04}-{month:02}-{dom:02}")
+    date_of(day)
+        .unwrap_or(if day < 0 { Date::MIN } else { Date::MAX })
+        .to_string()
 }
 
 /// The day number of a `YYYY-MM-DD` date from year 1 to 9999, `None` for anything else.
 pub fn parse_day(text: &str) -> Option<i64> {
-    let bytes = text.as_bytes();
-    if bytes.len() != 10 || bytes[4] != b'-' || bytes[7] != b'-' {
+    // The format's `[year]` also takes a sign, and the year 0.
+    if text.len() != 10 || !text.starts_with(|c: char| c.is_ascii_digit()) {
         return None;
     }
-    let number = |range: std::ops::Range<usize>| -> Option<i64> {
-        let part = text.get(range)?;
-        part.bytes()
-            .all(|b| b.is_ascii_digit())
-            .then(|| part.parse().ok())
-            .flatten()
-    };
-    let (year, month, dom) = (number(0..4)?, number(5..7)?, number(8..10)?);
-    if year < 1 || !(1..=12).contains(&month) || !(1..=31).contains(&dom) {
-        return None;
-    }
-    let day = days_from_civil(year, month, dom);
-    // 2023-02-30 would land in March: only dates that come back unchanged are real.
-    (civil_from_days(day) == (year, month, dom)).then_some(day)
+    let date = Date::parse(text, format_description!("[year]-[month]-[day]")).ok()?;
+    (date.year() >= 1).then(|| day_of(date))
 }
 
-fn days_from_civil(year: i64, month: i64, dom: i64) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let yoe = year - era * 400;
-    let mp = if month > 2 { month - 3 } else { month + 9 };
-    let doy = (153 * mp + 2) / 5 + dom - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+fn day_of(date: Date) -> i64 {
+    i64::from(date.to_julian_day()) - i64::from(EPOCH.to_julian_day())
 }
 
-fn civil_from_days(day: i64) -> (i64, i64, i64) {
-    let z = day + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let dom = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, dom)
+fn date_of(day: i64) -> Option<Date> {
+    let julian_day = day.checked_add(i64::from(EPOCH.to_julian_day()))?;
+    Date::from_julian_day(i32::try_from(julian_day).ok()?).ok()
 }
 
 #[cfg(test)]
@@ -82,6 +56,9 @@ mod tests {
         assert_eq!(format_day(20_454), "2026-01-01");
         assert_eq!(parse_day("2000-02-29"), Some(11_016));
         assert_eq!(parse_day("1970-01-01"), Some(0));
+        assert_eq!(parse_day("9999-12-31"), Some(2_932_896));
+        assert_eq!(format_day(i64::MAX), "9999-12-31");
+        assert_eq!(format_day(i64::MIN), "-9999-01-01");
     }
 
     #[test]
@@ -97,6 +74,8 @@ mod tests {
             "20230101",
             "+023-01-01",
             "0000-01-01",
+            "-999-01-01",
+            "2023-02-1x",
             "",
         ] {
             assert_eq!(parse_day(bad), None, "{bad}");

@@ -14,9 +14,11 @@
 //! each holding one slot per bucket; exemplars of further series are not kept.
 
 use std::collections::HashMap;
+use std::hash::Hasher as _;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use fnv::FnvHasher;
 use opentelemetry::trace::TraceId;
 use opentelemetry::{KeyValue, Value};
 
@@ -242,30 +244,14 @@ impl ExemplarRegistry {
     }
 }
 
-/// FNV-1a, 64 bits: short label names and values, hashed without allocating.
-#[derive(Clone, Copy)]
-struct Fnv(u64);
-
-impl Fnv {
-    const START: Fnv = Fnv(0xcbf2_9ce4_8422_2325);
-
-    fn byte(self, b: u8) -> Fnv {
-        Fnv((self.0 ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3))
-    }
-
-    fn bytes(self, bytes: &[u8]) -> Fnv {
-        bytes.iter().fold(self, |h, b| h.byte(*b))
-    }
-
-    /// A final mix, so that the sum of pair hashes spreads over every bit.
-    fn finish(self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 33;
-        x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        x ^= x >> 33;
-        x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-        x ^ (x >> 33)
-    }
+/// A final mix of an FNV-1a hash, so that the sum of pair hashes spreads over every bit.
+fn mix(hash: u64) -> u64 {
+    let mut x = hash;
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    x ^ (x >> 33)
 }
 
 /// A label name as the Prometheus bridge writes it.
@@ -277,12 +263,15 @@ fn sanitized(b: u8) -> u8 {
     }
 }
 
+/// FNV-1a over a label's name and value: short strings, hashed without allocating.
 fn pair_hash(name: impl Iterator<Item = u8>, value: &[u8]) -> u64 {
-    let mut h = Fnv::START;
+    let mut hasher = FnvHasher::default();
     for b in name {
-        h = h.byte(b);
+        hasher.write_u8(b);
     }
-    h.byte(0xff).bytes(value).finish()
+    hasher.write_u8(0xff);
+    hasher.write(value);
+    mix(hasher.finish())
 }
 
 /// The key of a series from the attributes it was recorded with.
@@ -292,10 +281,7 @@ fn attribute_key(attributes: &[KeyValue]) -> u64 {
         let name = kv.key.as_str().bytes().map(sanitized);
         let hash = match &kv.value {
             Value::String(s) => pair_hash(name, s.as_str().as_bytes()),
-            Value::I64(n) => {
-                let mut buffer = [0u8; 20];
-                pair_hash(name, format_i64(*n, &mut buffer))
-            }
+            Value::I64(n) => pair_hash(name, itoa::Buffer::new().format(*n).as_bytes()),
             Value::Bool(true) => pair_hash(name, b"true"),
             Value::Bool(false) => pair_hash(name, b"false"),
             other => pair_hash(name, other.to_string().as_bytes()),
@@ -314,25 +300,6 @@ fn label_key<'a>(labels: impl IntoIterator<Item = (&'a str, &'a str)>) -> u64 {
         .fold(0u64, |key, (name, value)| {
             key.wrapping_add(pair_hash(name.bytes().map(sanitized), value.as_bytes()))
         })
-}
-
-/// `n` in decimal, in `buffer`.
-fn format_i64(n: i64, buffer: &mut [u8; 20]) -> &[u8] {
-    let mut magnitude = n.unsigned_abs();
-    let mut at = buffer.len();
-    loop {
-        at -= 1;
-        buffer[at] = b'0' + (magnitude % 10) as u8;
-        magnitude /= 10;
-        if magnitude == 0 {
-            break;
-        }
-    }
-    if n < 0 {
-        at -= 1;
-        buffer[at] = b'-';
-    }
-    &buffer[at..]
 }
 
 #[cfg(test)]
@@ -429,8 +396,10 @@ mod tests {
             KeyValue::new("server.port", -5432_i64),
             KeyValue::new("flag", true),
             KeyValue::new("ratio", 0.5),
+            KeyValue::new("least", i64::MIN),
         ];
         let labels = [
+            ("least", "-9223372036854775808"),
             ("server_port", "-5432"),
             ("ratio", "0.5"),
             ("db_system_name", "postgresql"),
@@ -439,12 +408,9 @@ mod tests {
         ];
         assert_eq!(attribute_key(&attributes), label_key(labels));
         assert_ne!(
-            attribute_key(&attributes[..3]),
+            attribute_key(&attributes[..4]),
             label_key(labels),
             "a missing label changes the key"
         );
-        let mut buffer = [0u8; 20];
-        assert_eq!(format_i64(i64::MIN, &mut buffer), b"-9223372036854775808");
-        assert_eq!(format_i64(0, &mut buffer), b"0");
     }
 }

@@ -1,9 +1,14 @@
 //! What a SQL statement does and to which table, read from its text.
 //!
-//! This is a scanner, not a parser: it skips comments, string literals and parenthesised
-//! sub-expressions, and finds the statement's keyword and its first target table at the top
-//! level. That is what the semantic conventions want for `db.operation.name` and
+//! This is a scanner, not a parser: it reads the statement with the shared [`Lexer`], skips
+//! comments, literals and parenthesised sub-expressions, and finds the statement's keyword and
+//! its first target table at the top level. That is what the semantic conventions want for `db.operation.name` and
 //! `db.collection.name`; a statement it cannot read gets no collection rather than a wrong one.
+
+use std::borrow::Cow;
+
+use super::lexer::{Lexer, Token, TokenKind};
+use super::SqlDialect;
 
 /// The operation keyword (upper case) and the first target table of a statement.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -18,88 +23,103 @@ const OPERATIONS: &[&str] = &[
     "SET", "SHOW", "COPY", "CALL", "LISTEN", "NOTIFY",
 ];
 
-#[derive(Debug, PartialEq)]
-enum Token<'a> {
-    Word(&'a str),
-    Quoted(&'a str),
-    Open,
-    Close,
-    Other,
+/// The significant tokens of a statement (no whitespace, no comments) with their parenthesis
+/// depth; a parenthesis has the depth outside it.
+#[derive(Clone)]
+struct Tokens<'a> {
+    lexer: Lexer<'a>,
+    depth: usize,
 }
 
-/// Top-level tokens (paren depth 0) with their depth, skipping comments and literals.
-fn tokens(sql: &str) -> Vec<(usize, Token<'_>)> {
-    let bytes = sql.as_bytes();
-    let mut out = Vec::new();
-    let mut depth = 0usize;
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        match b {
-            b'-' if bytes.get(i + 1) == Some(&b'-') => {
-                while i < bytes.len() && bytes[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            b'/' if bytes.get(i + 1) == Some(&b'*') => {
-                i += 2;
-                while i < bytes.len() && !(bytes[i] == b'*' && bytes.get(i + 1) == Some(&b'/')) {
-                    i += 1;
-                }
-                i += 2;
-            }
-            b'\'' => {
-                i += 1;
-                while i < bytes.len() {
-                    if bytes[i] == b'\'' {
-                        if bytes.get(i + 1) == Some(&b'\'') {
-                            i += 2;
-                            continue;
-                        }
-                        break;
-                    }
-                    i += 1;
-                }
-                i += 1;
-                out.push((depth, Token::Other));
-            }
-            b'"' | b'`' => {
-                let close = b;
-                let start = i + 1;
-                i = start;
-                while i < bytes.len() && bytes[i] != close {
-                    i += 1;
-                }
-                out.push((depth, Token::Quoted(sql.get(start..i).unwrap_or_default())));
-                i += 1;
-            }
-            b'(' => {
-                out.push((depth, Token::Open));
-                depth += 1;
-                i += 1;
-            }
-            b')' => {
-                depth = depth.saturating_sub(1);
-                out.push((depth, Token::Close));
-                i += 1;
-            }
-            _ if b.is_ascii_alphabetic() || b == b'_' => {
-                let start = i;
-                while i < bytes.len()
-                    && (bytes[i].is_ascii_alphanumeric() || matches!(bytes[i], b'_' | b'$' | b'.'))
-                {
-                    i += 1;
-                }
-                out.push((depth, Token::Word(sql.get(start..i).unwrap_or_default())));
-            }
-            _ if b.is_ascii_whitespace() => i += 1,
-            _ => {
-                out.push((depth, Token::Other));
-                i += 1;
+impl Iterator for Tokens<'_> {
+    type Item = (usize, Token);
+
+    fn next(&mut self) -> Option<(usize, Token)> {
+        let token = self.lexer.next_significant()?;
+        if self.lexer.is_symbol(token, b'(') {
+            self.depth += 1;
+            return Some((self.depth - 1, token));
+        }
+        if self.lexer.is_symbol(token, b')') {
+            self.depth = self.depth.saturating_sub(1);
+        }
+        Some((self.depth, token))
+    }
+}
+
+impl<'a> Tokens<'a> {
+    /// The operation keyword a top-level word names.
+    fn operation(&self, (depth, token): (usize, Token)) -> Option<&'static str> {
+        if depth != 0 || token.kind != TokenKind::Word {
+            return None;
+        }
+        keyword(self.lexer.text(token))
+    }
+
+    /// Skips past the next top-level word `word`; `None` when there is none.
+    fn skip_past_word(&mut self, word: &str) -> Option<()> {
+        while let Some((depth, token)) = self.next() {
+            if depth == 0 && self.lexer.is_word(token, word) {
+                return Some(());
             }
         }
+        None
     }
-    out
+
+    /// A name at the top level: an identifier that is no operation keyword, or a quoted one
+    /// without its quotes.
+    fn name(&self, (depth, token): (usize, Token)) -> Option<Cow<'a, str>> {
+        if depth != 0 {
+            return None;
+        }
+        let text = self.lexer.text(token);
+        match token.kind {
+            TokenKind::Word if keyword(text).is_none() => Some(Cow::Borrowed(text)),
+            TokenKind::QuotedIdentifier { terminated: true } => {
+                let quote = text.get(..1).unwrap_or_default();
+                let inner = text.get(1..text.len() - 1).unwrap_or_default();
+                let doubled = quote.repeat(2);
+                Some(if inner.contains(&doubled) {
+                    Cow::Owned(inner.replace(&doubled, quote))
+                } else {
+                    Cow::Borrowed(inner)
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// The table named next: `t`, `ONLY t`, `"T"`; of a qualified name (`public.t`), the last
+    /// part. A name that ends in a dot not followed by a name (`t.`, `t. x`) is unreadable.
+    fn table(&mut self) -> Option<String> {
+        let mut next = self.next()?;
+        if self.lexer.is_word(next.1, "ONLY") {
+            next = self.next()?;
+        }
+        let mut name = self.name(next)?;
+        let mut end = next.1.end;
+        loop {
+            let mut ahead = self.clone();
+            match ahead.next() {
+                Some((_, dot)) if dot.start == end && ahead.lexer.is_symbol(dot, b'.') => {}
+                // `t.5`: the dot went into a number.
+                Some((_, other))
+                    if other.start == end && ahead.lexer.text(other).starts_with('.') =>
+                {
+                    return None
+                }
+                _ => break,
+            }
+            let part = ahead.next()?;
+            if part.1.start != end + 1 {
+                return None;
+            }
+            name = ahead.name(part)?;
+            end = part.1.end;
+            *self = ahead;
+        }
+        (!name.is_empty()).then(|| name.into_owned())
+    }
 }
 
 fn keyword(word: &str) -> Option<&'static str> {
@@ -109,60 +129,32 @@ fn keyword(word: &str) -> Option<&'static str> {
         .find(|op| op.eq_ignore_ascii_case(word))
 }
 
-fn table_after<'a>(tokens: &[(usize, Token<'a>)], from: usize) -> Option<String> {
-    let (depth, token) = tokens.get(from)?;
-    if *depth != 0 {
-        return None;
-    }
-    let name = match token {
-        Token::Word(w) if keyword(w).is_none() && !w.eq_ignore_ascii_case("ONLY") => w,
-        Token::Word(w) if w.eq_ignore_ascii_case("ONLY") => return table_after(tokens, from + 1),
-        Token::Quoted(q) => q,
-        _ => return None,
-    };
-    // Schema-qualified names keep their last part: `public.members` is the `members` table.
-    let last = name.rsplit('.').next().unwrap_or(name).trim_matches('"');
-    (!last.is_empty()).then(|| last.to_owned())
-}
-
-fn find_word(tokens: &[(usize, Token<'_>)], start: usize, word: &str) -> Option<usize> {
-    tokens
-        .iter()
-        .enumerate()
-        .skip(start)
-        .find(|(_, (depth, t))| {
-            *depth == 0 && matches!(t, Token::Word(w) if w.eq_ignore_ascii_case(word))
-        })
-        .map(|(i, _)| i)
-}
-
 pub(crate) fn summarize(sql: &str) -> StatementSummary {
-    let tokens = tokens(sql);
-    let mut start = 0;
-    // `WITH name AS (...), ... <statement>`: the statement's keyword is the first top-level
-    // operation word after the common table expressions.
-    if let Some((0, Token::Word(w))) = tokens.first() {
-        if w.eq_ignore_ascii_case("WITH") {
-            start = tokens
-                .iter()
-                .enumerate()
-                .skip(1)
-                .find(|(_, (d, t))| *d == 0 && matches!(t, Token::Word(w) if matches!(keyword(w), Some("SELECT" | "INSERT" | "UPDATE" | "DELETE"))))
-                .map_or(tokens.len(), |(i, _)| i);
+    let mut tokens = Tokens {
+        lexer: Lexer::new(sql, SqlDialect::Standard),
+        depth: 0,
+    };
+    let mut operation = None;
+    if let Some(first) = tokens.next() {
+        if tokens.lexer.is_word(first.1, "WITH") {
+            // `WITH name AS (...), ... <statement>`: the statement's keyword is the first
+            // top-level operation word after the common table expressions.
+            while let Some(next) = tokens.next() {
+                operation = tokens
+                    .operation(next)
+                    .filter(|op| matches!(*op, "SELECT" | "INSERT" | "UPDATE" | "DELETE"));
+                if operation.is_some() {
+                    break;
+                }
+            }
+        } else {
+            operation = tokens.operation(first);
         }
     }
-    let operation = match tokens.get(start) {
-        Some((0, Token::Word(w))) => keyword(w),
-        _ => None,
-    };
     let collection = match operation {
-        Some("SELECT") | Some("DELETE") => {
-            find_word(&tokens, start, "FROM").and_then(|i| table_after(&tokens, i + 1))
-        }
-        Some("INSERT") | Some("REPLACE") => {
-            find_word(&tokens, start, "INTO").and_then(|i| table_after(&tokens, i + 1))
-        }
-        Some("UPDATE") => table_after(&tokens, start + 1),
+        Some("SELECT" | "DELETE") => tokens.skip_past_word("FROM").and_then(|()| tokens.table()),
+        Some("INSERT" | "REPLACE") => tokens.skip_past_word("INTO").and_then(|()| tokens.table()),
+        Some("UPDATE") => tokens.table(),
         _ => None,
     };
     StatementSummary {
@@ -221,6 +213,32 @@ mod tests {
             (Some("SELECT"), None)
         );
         assert_eq!(summary("SELECT 1"), (Some("SELECT"), None));
+    }
+
+    #[test]
+    fn quoting_and_nesting_follow_the_shared_lexer() {
+        assert_eq!(
+            summary("/* a /* nested */ FROM x */ SELECT $$ FROM y $$, E'\\' FROM z' FROM members"),
+            (Some("SELECT"), Some("members".into()))
+        );
+        assert_eq!(
+            summary("SELECT * FROM \"public\".\"Member List\" m"),
+            (Some("SELECT"), Some("Member List".into()))
+        );
+        assert_eq!(
+            summary("UPDATE \"a\"\"b\" SET x = 1"),
+            (Some("UPDATE"), Some("a\"b".into()))
+        );
+        assert_eq!(
+            summary("INSERT INTO app.events(kind) VALUES ($1)"),
+            (Some("INSERT"), Some("events".into()))
+        );
+        // A dangling dot: unreadable, so no collection rather than a wrong one.
+        assert_eq!(summary("SELECT * FROM t. x"), (Some("SELECT"), None));
+        assert_eq!(
+            summary("DELETE FROM \"unterminated"),
+            (Some("DELETE"), None)
+        );
     }
 
     #[test]

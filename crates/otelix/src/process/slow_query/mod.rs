@@ -23,6 +23,8 @@
 //!
 //! # The log file
 //!
+//! - Nothing is created at start-up: the file, and any missing directories, are created when
+//!   the first line is written. A service that never runs a slow query leaves no file behind.
 //! - One worker thread writes it, one `write` call per line, in append mode: lines are never
 //!   interleaved, and a `kill -9` loses no written line. When a full disk takes only part of
 //!   a line, that part is cut off again. A partial last line left anyway (a `kill -9` can
@@ -35,8 +37,11 @@
 //!   inode, or none: move-and-create), shrank (copytruncate), or its directory vanished
 //!   (recreated).
 //! - A path that cannot be written (a directory, under a regular file, no permission, a full
-//!   disk) is reported once through `tracing::error!` (target `otelix::slow_query`), at
-//!   start-up or on the first failure, and again only after it worked in between. Opening is
+//!   disk) is reported once through `tracing::error!` (target `otelix::slow_query`), and again
+//!   only after it worked in between. At start-up the path is only looked at: a directory, a
+//!   path under a regular file, or an existing file that does not open for appending is
+//!   reported right away; what only creating the file can tell (no permission to create it or
+//!   its directory, a full disk) is reported when the first line fails. Opening is
 //!   retried every 5 s; lines are counted in `otelix.slow_query.dropped` meanwhile, while
 //!   detection, metrics and `tracing` warnings go on.
 //!

@@ -50,8 +50,8 @@ pub struct SlowQuerySettings {
     /// A database span at least this long is a slow query of severity `critical`, whatever
     /// `threshold` says. Default: 5 s.
     pub critical: Duration,
-    /// The JSON-lines file; missing directories are created. Default:
-    /// `./logs/slow_queries.log`.
+    /// The JSON-lines file. It is created, with missing directories, when the first line is
+    /// written, not before. Default: `./logs/slow_queries.log`.
     pub log_file: PathBuf,
     /// The file is rotated before a line would take it past this size; 0 never rotates.
     /// Default: 10 MiB.
@@ -155,9 +155,11 @@ impl SlowQueryProcessor {
     /// `otelix.slow_query.dropped` (`{record}`, an observable counter with attribute `reason`:
     /// `queue_full`, `write_failed` or `worker_stopped`).
     ///
-    /// Never fails: a log file that cannot be written is reported through `tracing::error!`
-    /// (target `otelix::slow_query`) as soon as the worker starts, and detection and metrics
-    /// go on without it. If the thread cannot be started, that is reported the same way and
+    /// Never fails, and creates no file: the log file is created with its first line. A log
+    /// path that cannot be written is reported once through `tracing::error!` (target
+    /// `otelix::slow_query`): as soon as the worker starts when looking at the path tells (a
+    /// directory, under a regular file, an existing file that does not open for appending),
+    /// otherwise when the first line fails; detection and metrics go on without it. If the thread cannot be started, that is reported the same way and
     /// every record is counted as dropped.
     pub fn new(settings: SlowQuerySettings, meter: &Meter) -> Self {
         Self::build(settings, meter, false)

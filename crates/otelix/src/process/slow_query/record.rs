@@ -6,6 +6,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use opentelemetry::trace::{SpanId, TraceId};
 use opentelemetry::Value;
+use time::macros::{datetime, format_description};
+use time::OffsetDateTime;
 
 /// How slow a slow query is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,36 +144,19 @@ pub(super) fn duration_ms(duration: Duration) -> f64 {
     duration.as_micros() as f64 / 1000.0
 }
 
-/// `2024-05-01T12:34:56.789Z`; times before 1970 are written as the epoch.
+/// `2024-05-01T12:34:56.789Z`: RFC 3339 in UTC, milliseconds cut (not rounded). Times before
+/// 1970 are written as the epoch, times after 9999 as the last millisecond of 9999.
 pub(super) fn write_rfc3339_millis(out: &mut Vec<u8>, time: SystemTime) {
     let since_epoch = time.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = since_epoch.as_secs();
-    let (days, secs_of_day) = (secs / 86_400, secs % 86_400);
-    let (year, month, day) = civil_from_days(days);
-    let _ = write!(
+    let time = i128::try_from(since_epoch.as_nanos())
+        .ok()
+        .and_then(|nanos| OffsetDateTime::from_unix_timestamp_nanos(nanos).ok())
+        .unwrap_or(datetime!(9999-12-31 23:59:59.999 UTC));
+    // Writing to a Vec cannot fail, nor can a format without time zone names.
+    let _ = time.format_into(
         out,
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-        secs_of_day / 3600,
-        secs_of_day / 60 % 60,
-        secs_of_day % 60,
-        since_epoch.subsec_millis(),
+        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"),
     );
-}
-
-/// The proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's
-/// `civil_from_days`, for non-negative days).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let day_of_era = z - era * 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let mp = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = year_of_era + era * 400 + u64::from(month <= 2);
-    (year, month, day)
 }
 
 #[cfg(test)]
@@ -195,6 +180,10 @@ mod tests {
         assert_eq!(
             rfc3339(UNIX_EPOCH - Duration::from_secs(5)),
             "1970-01-01T00:00:00.000Z"
+        );
+        assert_eq!(
+            rfc3339(UNIX_EPOCH + Duration::from_secs(1 << 40)),
+            "9999-12-31T23:59:59.999Z"
         );
     }
 

@@ -148,7 +148,7 @@ impl Worker {
 
     fn work(mut self) {
         let _done = DoneGuard(Arc::clone(&self.shared));
-        self.writer.open_early(Instant::now());
+        self.writer.check_early(Instant::now());
         self.publish(0);
         loop {
             let first = self.receiver.recv_timeout(IDLE_TICK);

@@ -1,5 +1,8 @@
 //! The rotating JSON-lines file writer, owned by the worker thread.
 //!
+//! - Nothing is created before there is a line to write: the file, and its missing
+//!   directories, are created when the first line comes. At start-up [`LogWriter::check_early`]
+//!   only looks at the path, so that one that can never work is reported right away.
 //! - One writer, one `write` per line on a file opened in append mode: lines are never
 //!   interleaved, and each line reaches the kernel whole. A full disk can take the first part
 //!   of a line and refuse the rest: that part is cut off again (when nothing was appended
@@ -18,8 +21,9 @@
 //!   move-and-create, a removed directory), has another inode, or shrank (copytruncate), the
 //!   writer reopens `path`, creating missing directories.
 //! - Failures (permissions, `path` a directory or under a file, a full disk): reported once
-//!   through `tracing::error!` (target `otelix::slow_query`), then again only after a line
-//!   was written in between. Lines are dropped meanwhile and the file is reopened at most
+//!   through `tracing::error!` (target `otelix::slow_query`), at start-up when looking at the
+//!   path tells, else with the first line, then again only after a line was written in
+//!   between. Lines are dropped meanwhile and the file is reopened at most
 //!   every [`RETRY_INTERVAL`]. A failed rotation is reported the same way and the writer keeps
 //!   appending to the current file, retrying the rotation at the same pace.
 
@@ -82,9 +86,13 @@ impl LogWriter {
         }
     }
 
-    /// Opens the file ahead of the first line, so that a bad path is reported at start-up.
-    pub(super) fn open_early(&mut self, now: Instant) {
-        self.ensure_open(now);
+    /// Reports at start-up, without creating anything, a path that can certainly not be
+    /// written (see [`check_path`]). The file itself is opened, and created with its
+    /// directories, for the first line only.
+    pub(super) fn check_early(&mut self, now: Instant) {
+        if let Err(error) = check_path(&self.path) {
+            self.fail("open", &error, now);
+        }
     }
 
     /// How many failures were reported so far.
@@ -289,6 +297,22 @@ fn ignore_not_found(result: io::Result<()>) -> io::Result<()> {
     match result {
         Err(error) if error.kind() == ErrorKind::NotFound => Ok(()),
         other => other,
+    }
+}
+
+/// Whether `path` can be written, as far as looking tells without creating anything: it must
+/// not be a directory, nothing on the way to it may be a regular file, and a file already there
+/// must open for appending. What only creating tells (permission to create the file or a
+/// missing directory, a full disk) shows with the first line.
+fn check_path(path: &Path) -> io::Result<()> {
+    match fs::metadata(path) {
+        Ok(meta) if meta.is_dir() => Err(io::Error::new(
+            ErrorKind::IsADirectory,
+            "the path is a directory",
+        )),
+        Ok(_) => OpenOptions::new().append(true).open(path).map(drop),
+        Err(error) if error.kind() == ErrorKind::NotFound => Ok(()),
+        Err(error) => Err(error),
     }
 }
 
@@ -498,7 +522,7 @@ mod tests {
         let path = blocker.join("slow.log");
         let mut writer = LogWriter::new(path.clone(), 0, 1);
         let start = Instant::now();
-        writer.open_early(start);
+        writer.check_early(start);
         assert_eq!(writer.failures_reported(), 1);
         for ms in 0..100 {
             assert!(!writer.write_line(b"x\n", start + Duration::from_millis(ms * 100)));
@@ -517,8 +541,40 @@ mod tests {
     }
 
     #[test]
+    fn nothing_is_created_before_the_first_line() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let logs = dir.path().join("logs");
+        let path = logs.join("slow.log");
+        let mut writer = LogWriter::new(path.clone(), 0, 1);
+        let now = Instant::now();
+        writer.check_early(now);
+        writer.sync();
+        assert!(!logs.exists());
+        assert_eq!(writer.failures_reported(), 0);
+        assert!(writer.write_line(b"first\n", now));
+        assert_eq!(lines(&path), ["first"]);
+
+        // A file already there is checked by opening it, and left as it was.
+        fs::write(&path, "kept\n")?;
+        let mut writer = LogWriter::new(path.clone(), 0, 1);
+        writer.check_early(now);
+        assert_eq!(writer.failures_reported(), 0);
+        assert_eq!(fs::read_to_string(&path)?, "kept\n");
+        Ok(())
+    }
+
+    #[test]
     fn a_directory_as_the_path_fails_cleanly() -> Result<(), Box<dyn std::error::Error>> {
         let dir = tempfile::tempdir()?;
+        let mut writer = LogWriter::new(dir.path().to_path_buf(), 0, 1);
+        let now = Instant::now();
+        writer.check_early(now);
+        assert_eq!(writer.failures_reported(), 1);
+        // Reported at start-up, not again for the lines that fail after it.
+        assert!(!writer.write_line(b"x\n", now + RETRY_INTERVAL));
+        assert!(!writer.write_line(b"x\n", now + RETRY_INTERVAL * 2));
+        assert_eq!(writer.failures_reported(), 1);
+
         let mut writer = LogWriter::new(dir.path().to_path_buf(), 0, 1);
         assert!(!writer.write_line(b"x\n", Instant::now()));
         assert!(!writer.write_line(b"x\n", Instant::now()));
