@@ -250,7 +250,7 @@ mod tests {
     async fn remote_attributes_come_from_the_url() {
         let cache = RedisCache::builder("redis://cache.internal:6380/3")
             .build()
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("a Redis cache for a valid URL");
         let remote = cache.remote().cloned();
         assert_eq!(
             remote,
