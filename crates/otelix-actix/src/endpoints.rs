@@ -1,13 +1,22 @@
-//! `/metrics` (the Prometheus bridge) and `/metrics/summary` (a development overview).
+//! `/metrics` (the Prometheus bridge) and `/metrics/summary` (a development overview), served
+//! with the feature `prometheus`; the paths are known without it, so that the middleware still
+//! leaves them out of the HTTP metrics.
 
+#[cfg(feature = "prometheus")]
 use std::future::{ready, Ready};
 
+#[cfg(feature = "prometheus")]
 use actix_web::http::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
+#[cfg(feature = "prometheus")]
 use actix_web::http::StatusCode;
+#[cfg(feature = "prometheus")]
 use actix_web::{web, HttpRequest, HttpResponse};
+#[cfg(feature = "prometheus")]
 use otelix::{Environment, RenderError, TelemetryHandle};
 
+#[cfg(feature = "prometheus")]
 use crate::request_id::json_error;
+#[cfg(feature = "prometheus")]
 use crate::summary::summarize;
 
 /// Path of the development summary.
@@ -49,6 +58,7 @@ pub const PROMETHEUS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=ut
 /// [`metrics_server`] on their own listener, and the application's answers 404 for them. When
 /// `METRICS_BEARER_TOKEN` is set, both answer 401 (with `WWW-Authenticate: Bearer`) unless the
 /// request carries `Authorization: Bearer <token>`.
+#[cfg(feature = "prometheus")]
 pub fn metrics_endpoints(handle: TelemetryHandle) -> impl FnOnce(&mut web::ServiceConfig) {
     move |config| {
         if handle.config().metrics_addr().is_none() {
@@ -66,6 +76,7 @@ pub fn metrics_endpoints(handle: TelemetryHandle) -> impl FnOnce(&mut web::Servi
 /// # Errors
 ///
 /// What actix-web reports when it cannot use `listener`.
+#[cfg(feature = "prometheus")]
 pub fn metrics_server(
     handle: TelemetryHandle,
     listener: std::net::TcpListener,
@@ -84,6 +95,7 @@ pub fn metrics_server(
     .run())
 }
 
+#[cfg(feature = "prometheus")]
 fn endpoints(handle: TelemetryHandle) -> impl FnOnce(&mut web::ServiceConfig) {
     move |config| {
         let metrics_path = handle.config().metrics_path().to_owned();
@@ -114,6 +126,7 @@ fn endpoints(handle: TelemetryHandle) -> impl FnOnce(&mut web::ServiceConfig) {
 }
 
 /// The 401 answer when a bearer token is configured and the request lacks it.
+#[cfg(feature = "prometheus")]
 fn unauthorized(handle: &TelemetryHandle, request: &HttpRequest) -> Option<HttpResponse> {
     let expected = handle.config().metrics_bearer_token()?;
     let given = request
@@ -140,6 +153,7 @@ fn unauthorized(handle: &TelemetryHandle, request: &HttpRequest) -> Option<HttpR
 
 /// Compares without returning early on the first difference, so the time taken does not tell
 /// how much of a guessed token was right.
+#[cfg(feature = "prometheus")]
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
@@ -148,6 +162,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// The Prometheus text format, or OpenMetrics (with exemplars) when the scraper accepts it.
+#[cfg(feature = "prometheus")]
 fn prometheus_response(handle: &TelemetryHandle, request: &HttpRequest) -> HttpResponse {
     let openmetrics = request
         .headers()
@@ -174,6 +189,7 @@ fn prometheus_response(handle: &TelemetryHandle, request: &HttpRequest) -> HttpR
     }
 }
 
+#[cfg(feature = "prometheus")]
 fn summary_response(handle: &TelemetryHandle) -> HttpResponse {
     let Some(registry) = handle.prometheus_registry() else {
         return json_error(

@@ -61,6 +61,10 @@
 //! In handlers, [`RequestId`] is the request ID, and [`ApiError`] / [`json_error`] produce JSON
 //! error bodies that carry it.
 //!
+//! [`metrics_endpoints`] and [`metrics_server`] come with the feature `prometheus` (on by
+//! default), which turns on otelix's Prometheus bridge; without it the middleware and
+//! extractors remain, and otelix builds no Prometheus code.
+//!
 //! The request's context is current while the handler runs and across its `.await`s, but not
 //! in tasks it spawns: wrap those with `opentelemetry::trace::FutureExt::with_context`.
 #![deny(missing_docs)]
@@ -71,9 +75,12 @@ mod hooks;
 mod middleware;
 mod propagation;
 mod request_id;
+#[cfg(feature = "prometheus")]
 mod summary;
 
-pub use endpoints::{metrics_endpoints, metrics_server, PROMETHEUS_CONTENT_TYPE, SUMMARY_PATH};
+#[cfg(feature = "prometheus")]
+pub use endpoints::{metrics_endpoints, metrics_server};
+pub use endpoints::{PROMETHEUS_CONTENT_TYPE, SUMMARY_PATH};
 pub use hooks::{ClassifyError, DefaultClassifyError, OnRequest, OnResponse, Outcome};
 pub use middleware::{
     RequestTelemetry, RequestTelemetryFuture, RequestTelemetryMiddleware,

@@ -17,6 +17,20 @@
 //! Configuration comes from code ([`Config::builder`]) and from the standard `OTEL_*`
 //! variables plus a few of otelix's own ([`ENV_VARS`] lists them all).
 //!
+//! # Features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `otlp-grpc` | on | OTLP over gRPC (`OTEL_EXPORTER_OTLP_PROTOCOL=grpc`, the default) |
+//! | `otlp-http` | on | OTLP over HTTP/protobuf (`OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf`) |
+//! | `prometheus` | on | the Prometheus bridge (`PROMETHEUS_ENABLED`), `openmetrics`, `TelemetryHandle::render_prometheus` |
+//! | `sqlx` | | `db`: instrumented sqlx pools |
+//! | `redis` | | `cache::RedisCache` |
+//! | `reqwest` | | `external::ExternalClient` |
+//!
+//! Selecting a protocol or the bridge that the build lacks is an [`InitError::FeatureDisabled`]
+//! from [`init`], naming the variable and the feature.
+//!
 //! # Where things live
 //!
 //! The modules follow the data's path, from set-up to the wire:
@@ -54,7 +68,9 @@ pub use context::{
     propagator, sanitize_request_id, HeaderExtractor, HeaderInjector, RequestRoute,
     W3CTraceContextPropagator,
 };
-pub use export::{exemplars, openmetrics};
+pub use export::exemplars;
+#[cfg(feature = "prometheus")]
+pub use export::openmetrics;
 #[cfg(feature = "sqlx")]
 pub use instrument::db;
 pub use instrument::{cache, external, jobs};

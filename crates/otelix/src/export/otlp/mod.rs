@@ -1,142 +1,195 @@
-//! OTLP exporters. Spans over gRPC go through [`GrpcSpanExporter`], which encodes the
-//! protobuf request itself (a quarter of the SDK exporter's instructions per span); spans over
-//! HTTP/protobuf, metrics and logs use `opentelemetry-otlp`'s exporters, built in
-//! [`crate::pipeline`].
+//! OTLP exporters, one submodule per transport, each behind its feature: `grpc` (`otlp-grpc`;
+//! spans through otelix's own encoder, which writes the protobuf request itself at a quarter
+//! of the SDK exporter's instructions per span) and `http` (`otlp-http`; the SDK's
+//! HTTP/protobuf exporters). Metrics and logs use `opentelemetry-otlp`'s exporters on either.
+//!
+//! A protocol whose feature this build lacks is refused when telemetry is built
+//! ([`InitError::FeatureDisabled`]), never at the first export.
 
+#[cfg(feature = "otlp-grpc")]
+mod grpc;
+#[cfg(feature = "otlp-grpc")]
 mod grpc_spans;
+#[cfg(feature = "otlp-http")]
+mod http;
+#[cfg(not(any(feature = "otlp-grpc", feature = "otlp-http")))]
+mod unavailable;
 
-use std::collections::HashMap;
+#[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+pub(crate) use opentelemetry_otlp::{LogExporter, MetricExporter};
+#[cfg(not(any(feature = "otlp-grpc", feature = "otlp-http")))]
+pub(crate) use unavailable::{
+    Unavailable as OtlpSpanExporter, Unavailable as MetricExporter, Unavailable as LogExporter,
+};
+
 use std::net::ToSocketAddrs;
 use std::time::Duration;
 
-use opentelemetry_otlp::{WithExportConfig, WithHttpConfig, WithTonicConfig};
-use opentelemetry_sdk::Resource;
+#[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+use opentelemetry_sdk::{
+    error::OTelSdkResult,
+    trace::{SpanData, SpanExporter},
+    Resource,
+};
 
 use crate::config::{Config, Protocol};
 use crate::InitError;
-use grpc_spans::GrpcSpanExporter;
 
-/// otelix's own gRPC span exporter, or the SDK's for HTTP/protobuf.
+/// The transports compiled into this build; a variant exists only with its feature.
+enum Transport {
+    #[cfg(feature = "otlp-grpc")]
+    Grpc,
+    #[cfg(feature = "otlp-http")]
+    Http,
+}
+
+/// The transport for the configured protocol, or the error that names the feature to enable.
+fn transport(config: &Config) -> Result<Transport, InitError> {
+    match config.protocol() {
+        #[cfg(feature = "otlp-grpc")]
+        Protocol::Grpc => Ok(Transport::Grpc),
+        #[cfg(feature = "otlp-http")]
+        Protocol::HttpProtobuf => Ok(Transport::Http),
+        #[allow(unreachable_patterns)]
+        protocol => Err(InitError::FeatureDisabled {
+            variable: "OTEL_EXPORTER_OTLP_PROTOCOL",
+            value: protocol.as_str(),
+            feature: feature_of(protocol),
+        }),
+    }
+}
+
+/// The otelix feature that carries `protocol`.
+fn feature_of(protocol: Protocol) -> &'static str {
+    match protocol {
+        Protocol::Grpc => "otlp-grpc",
+        Protocol::HttpProtobuf => "otlp-http",
+    }
+}
+
+/// Fails when OTLP export is asked for, over a protocol this build was compiled without.
+///
+/// # Errors
+///
+/// [`InitError::FeatureDisabled`] naming `OTEL_EXPORTER_OTLP_PROTOCOL` and the feature.
+pub(crate) fn require_transport(config: &Config) -> Result<(), InitError> {
+    transport(config).map(drop)
+}
+
+/// otelix's gRPC span exporter, or the SDK's HTTP/protobuf one.
+#[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
 #[derive(Debug)]
 pub(crate) enum OtlpSpanExporter {
-    Grpc(GrpcSpanExporter),
-    Sdk(opentelemetry_otlp::SpanExporter),
+    #[cfg(feature = "otlp-grpc")]
+    Grpc(grpc_spans::GrpcSpanExporter),
+    #[cfg(feature = "otlp-http")]
+    Http(opentelemetry_otlp::SpanExporter),
 }
 
-impl opentelemetry_sdk::trace::SpanExporter for OtlpSpanExporter {
-    async fn export(
-        &self,
-        batch: Vec<opentelemetry_sdk::trace::SpanData>,
-    ) -> opentelemetry_sdk::error::OTelSdkResult {
+#[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+impl SpanExporter for OtlpSpanExporter {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
         match self {
+            #[cfg(feature = "otlp-grpc")]
             OtlpSpanExporter::Grpc(exporter) => exporter.export(batch).await,
-            OtlpSpanExporter::Sdk(exporter) => exporter.export(batch).await,
+            #[cfg(feature = "otlp-http")]
+            OtlpSpanExporter::Http(exporter) => exporter.export(batch).await,
         }
     }
-    fn shutdown_with_timeout(&self, timeout: Duration) -> opentelemetry_sdk::error::OTelSdkResult {
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
         match self {
+            #[cfg(feature = "otlp-grpc")]
             OtlpSpanExporter::Grpc(exporter) => exporter.shutdown_with_timeout(timeout),
-            OtlpSpanExporter::Sdk(exporter) => exporter.shutdown_with_timeout(timeout),
+            #[cfg(feature = "otlp-http")]
+            OtlpSpanExporter::Http(exporter) => exporter.shutdown_with_timeout(timeout),
         }
     }
+
     fn set_resource(&mut self, resource: &Resource) {
         match self {
+            #[cfg(feature = "otlp-grpc")]
             OtlpSpanExporter::Grpc(exporter) => exporter.set_resource(resource),
-            OtlpSpanExporter::Sdk(exporter) => exporter.set_resource(resource),
+            #[cfg(feature = "otlp-http")]
+            OtlpSpanExporter::Http(exporter) => exporter.set_resource(resource),
         }
     }
 }
 
-/// Over gRPC, otelix's exporter (it writes the protobuf bytes directly; see `grpc_spans`);
-/// over HTTP/protobuf, the SDK's. Call inside the export runtime.
-pub(crate) fn otlp_span_exporter(config: &Config) -> Result<OtlpSpanExporter, InitError> {
-    match config.protocol() {
-        Protocol::Grpc => {
-            let endpoint = config.traces_endpoint();
-            GrpcSpanExporter::new(endpoint, export_timeout(config, "traces"), metadata(config))
-                .map(OtlpSpanExporter::Grpc)
-                .map_err(|e| InitError::SpanExporter {
-                    endpoint: endpoint.to_owned(),
-                    reason: e.to_string(),
-                })
-        }
-        Protocol::HttpProtobuf => span_exporter(config).map(OtlpSpanExporter::Sdk),
+/// The span exporter for the configured protocol. Call inside the export runtime (the gRPC
+/// channel's worker task lives there).
+pub(crate) fn span_exporter(config: &Config) -> Result<OtlpSpanExporter, InitError> {
+    match transport(config)? {
+        #[cfg(feature = "otlp-grpc")]
+        Transport::Grpc => grpc::span_exporter(config).map(OtlpSpanExporter::Grpc),
+        #[cfg(feature = "otlp-http")]
+        Transport::Http => http::span_exporter(config).map(OtlpSpanExporter::Http),
     }
 }
 
-fn metadata(config: &Config) -> tonic::metadata::MetadataMap {
-    let headers: http::HeaderMap = config
-        .otlp_headers()
-        .iter()
-        .filter_map(|(k, v)| {
-            Some((
-                http::HeaderName::from_bytes(k.as_bytes()).ok()?,
-                http::HeaderValue::from_str(v).ok()?,
-            ))
-        })
-        .collect();
-    tonic::metadata::MetadataMap::from_headers(headers)
+/// The SDK's metric exporter for the configured protocol.
+pub(crate) fn metric_exporter(config: &Config) -> Result<MetricExporter, InitError> {
+    match transport(config)? {
+        #[cfg(feature = "otlp-grpc")]
+        Transport::Grpc => grpc::metric_exporter(config),
+        #[cfg(feature = "otlp-http")]
+        Transport::Http => http::metric_exporter(config),
+    }
 }
 
-fn http_headers(config: &Config) -> HashMap<String, String> {
-    config.otlp_headers().iter().cloned().collect()
+/// The SDK's log exporter for the configured protocol.
+pub(crate) fn log_exporter(config: &Config) -> Result<LogExporter, InitError> {
+    match transport(config)? {
+        #[cfg(feature = "otlp-grpc")]
+        Transport::Grpc => grpc::log_exporter(config),
+        #[cfg(feature = "otlp-http")]
+        Transport::Http => http::log_exporter(config),
+    }
 }
 
-macro_rules! otlp_exporter {
-    ($fn_name:ident, $exporter:ty, $signal:literal, $endpoint:ident) => {
-        pub(crate) fn $fn_name(config: &Config) -> Result<$exporter, InitError> {
-            let endpoint = config.$endpoint().to_owned();
-            let timeout = export_timeout(config, $signal);
-            let built = match config.protocol() {
-                Protocol::Grpc => <$exporter>::builder()
-                    .with_tonic()
-                    .with_endpoint(endpoint.clone())
-                    .with_timeout(timeout)
-                    .with_metadata(metadata(config))
-                    .build(),
-                Protocol::HttpProtobuf => <$exporter>::builder()
-                    .with_http()
-                    .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
-                    .with_endpoint(endpoint.clone())
-                    .with_timeout(timeout)
-                    .with_headers(http_headers(config))
-                    .build(),
-            };
-            built.map_err(|source| InitError::Exporter {
-                signal: $signal,
-                endpoint,
-                source,
-            })
+/// One signal's destination: where it is sent and how long one request may take.
+#[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+struct Destination<'c> {
+    /// `traces`, `metrics` or `logs`.
+    signal: &'static str,
+    endpoint: &'c str,
+    timeout: Duration,
+}
+
+#[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+impl<'c> Destination<'c> {
+    fn traces(config: &'c Config) -> Self {
+        // `OTEL_BSP_EXPORT_TIMEOUT` bounds each span export in otelix's batch processor; the
+        // request's own timeout must not outlast it, so the request is cancelled in time.
+        Destination {
+            signal: "traces",
+            endpoint: config.traces_endpoint(),
+            timeout: config.otlp_timeout().min(config.batch().export_timeout),
         }
-    };
-}
+    }
 
-otlp_exporter!(
-    span_exporter,
-    opentelemetry_otlp::SpanExporter,
-    "traces",
-    traces_endpoint
-);
-otlp_exporter!(
-    metric_exporter,
-    opentelemetry_otlp::MetricExporter,
-    "metrics",
-    otlp_metrics_endpoint
-);
-otlp_exporter!(
-    log_exporter,
-    opentelemetry_otlp::LogExporter,
-    "logs",
-    logs_endpoint
-);
+    fn metrics(config: &'c Config) -> Self {
+        Destination {
+            signal: "metrics",
+            endpoint: config.otlp_metrics_endpoint(),
+            timeout: config.otlp_timeout(),
+        }
+    }
 
-/// `OTEL_BSP_EXPORT_TIMEOUT` bounds each span export in otelix's batch processor, and also
-/// each request through the exporter's own timeout, so the request is cancelled in time.
-fn export_timeout(config: &Config, signal: &str) -> Duration {
-    if signal == "traces" {
-        config.otlp_timeout().min(config.batch().export_timeout)
-    } else {
-        config.otlp_timeout()
+    fn logs(config: &'c Config) -> Self {
+        Destination {
+            signal: "logs",
+            endpoint: config.logs_endpoint(),
+            timeout: config.otlp_timeout(),
+        }
+    }
+
+    fn build_error(&self, source: opentelemetry_otlp::ExporterBuildError) -> InitError {
+        InitError::Exporter {
+            signal: self.signal,
+            endpoint: self.endpoint.to_owned(),
+            source,
+        }
     }
 }
 
@@ -164,13 +217,35 @@ mod tests {
 
     #[test]
     fn probe_reports_a_closed_port() {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
-        let port = listener
-            .local_addr()
-            .map(|a| a.port())
-            .unwrap_or_else(|e| panic!("{e}"));
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+        let port = listener.local_addr().expect("bound address").port();
         assert!(probe(&format!("http://127.0.0.1:{port}")).is_ok());
         drop(listener);
         assert!(probe(&format!("http://127.0.0.1:{port}")).is_err());
+    }
+
+    fn config(protocol: &str) -> Config {
+        Config::builder()
+            .build_from_vars([("OTEL_EXPORTER_OTLP_PROTOCOL", protocol)])
+            .expect("valid variables")
+    }
+
+    /// Each protocol builds with its feature, and is refused by name without it.
+    #[test]
+    fn a_protocol_is_available_exactly_when_its_feature_is_on() {
+        for (protocol, compiled) in [
+            ("grpc", cfg!(feature = "otlp-grpc")),
+            ("http/protobuf", cfg!(feature = "otlp-http")),
+        ] {
+            match require_transport(&config(protocol)) {
+                Ok(()) => assert!(compiled, "{protocol} accepted without its feature"),
+                Err(error) => {
+                    assert!(!compiled, "{protocol} refused with its feature: {error}");
+                    let message = error.to_string();
+                    assert!(message.contains(&format!("OTEL_EXPORTER_OTLP_PROTOCOL={protocol}")));
+                    assert!(message.contains(feature_of(config(protocol).protocol())));
+                }
+            }
+        }
     }
 }

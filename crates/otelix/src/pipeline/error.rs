@@ -1,0 +1,71 @@
+//! What setting up, rendering and shutting down telemetry can fail with.
+
+use std::time::Duration;
+
+/// Why telemetry could not be set up.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum InitError {
+    /// An OTLP exporter could not be built from the configuration.
+    #[error("could not build the OTLP {signal} exporter for {endpoint}: {source}")]
+    Exporter {
+        /// `traces`, `metrics` or `logs`.
+        signal: &'static str,
+        /// Where it would have exported.
+        endpoint: String,
+        /// What the exporter said.
+        source: opentelemetry_otlp::ExporterBuildError,
+    },
+    /// The OTLP/gRPC span exporter could not be built for the endpoint.
+    #[error("could not build the OTLP traces exporter for {endpoint}: {reason}")]
+    SpanExporter {
+        /// Where it would have exported.
+        endpoint: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// A setting asks for a transport or bridge that this build of otelix was compiled
+    /// without, such as `OTEL_EXPORTER_OTLP_PROTOCOL=grpc` without the `otlp-grpc` feature.
+    #[error("{variable}={value} needs otelix's `{feature}` feature, which this build was compiled without: add \"{feature}\" to otelix's features in Cargo.toml, or set {variable} to another value (in the environment or through Config::builder)")]
+    FeatureDisabled {
+        /// The environment variable that selects it (the builder method mirrors it).
+        variable: &'static str,
+        /// The value selected.
+        value: &'static str,
+        /// The otelix feature to enable.
+        feature: &'static str,
+    },
+    /// The Prometheus bridge could not be registered.
+    #[error("could not set up the Prometheus bridge: {0}")]
+    Prometheus(String),
+    /// The background runtime that drives gRPC exports could not start.
+    #[error("could not start the otelix export runtime: {0}")]
+    Runtime(std::io::Error),
+    /// [`init`](crate::init) found a global `tracing` subscriber already installed.
+    #[error("a global tracing subscriber is already installed; use Telemetry::builder(..).build() and install it yourself")]
+    SubscriberAlreadySet,
+}
+
+/// Why a shutdown did not complete cleanly. Telemetry is off afterwards either way.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ShutdownError {
+    /// Flushing did not finish within the deadline; what was still buffered is lost.
+    #[error("telemetry flush did not finish within {0:?}; buffered telemetry was dropped")]
+    Timeout(Duration),
+    /// A provider reported errors while flushing (for example, the collector refused).
+    #[error("telemetry flush failed, what was still buffered is lost (is the collector reachable?): {0}")]
+    Flush(String),
+}
+
+/// Why the Prometheus text could not be produced.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RenderError {
+    /// `PROMETHEUS_ENABLED` is false.
+    #[error("the Prometheus bridge is disabled (PROMETHEUS_ENABLED=false)")]
+    Disabled,
+    /// The registry's content could not be encoded.
+    #[error("could not encode metrics: {0}")]
+    Encode(String),
+}
