@@ -82,9 +82,7 @@ mod summary;
 pub use endpoints::{metrics_endpoints, metrics_server};
 pub use endpoints::{PROMETHEUS_CONTENT_TYPE, SUMMARY_PATH};
 pub use hooks::{ClassifyError, DefaultClassifyError, OnRequest, OnResponse, Outcome};
-pub use middleware::{
-    RequestTelemetry, RequestTelemetryFuture, RequestTelemetryMiddleware,
-};
+pub use middleware::{RequestTelemetry, RequestTelemetryFuture, RequestTelemetryMiddleware};
 pub use propagation::ActixHeaderExtractor;
 pub use request_id::{json_error, ApiError, RequestId, TracedError};
 

@@ -8,8 +8,8 @@
 
 use std::collections::BTreeMap;
 
-use prometheus::proto::{Metric, MetricFamily, MetricType};
 use otelix::names;
+use prometheus::proto::{Metric, MetricFamily, MetricType};
 use serde::Serialize;
 
 /// The Prometheus families the summary reads, as the bridge names them.

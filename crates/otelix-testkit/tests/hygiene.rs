@@ -12,11 +12,6 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-/// Directories whose code a change under way converts: their findings are printed, not
-/// failed. Empty an entry once its directory is converted (the test fails while a listed
-/// directory has nothing left to convert, so that the list does not outlive the work).
-const NOT_YET_CONVERTED: &[&str] = &["crates/otelix/src"];
-
 /// Directories never scanned, wherever they are: build output, fuzz targets, VCS data.
 const SKIPPED_DIRS: &[&str] = &["target", "fuzz", ".git"];
 
@@ -48,42 +43,16 @@ fn no_unwrap_or_else_that_only_panics_with_what_expect_would_say() {
         }));
     }
 
-    let (pending, failing): (Vec<&Finding>, Vec<&Finding>) = findings.iter().partition(|finding| {
-        NOT_YET_CONVERTED
-            .iter()
-            .any(|dir| finding.file.starts_with(&format!("{dir}/")))
-    });
-    if !pending.is_empty() {
-        eprintln!(
-            "{} place(s) in NOT_YET_CONVERTED directories still to be converted to `expect`:",
-            pending.len()
-        );
-        for finding in &pending {
-            eprintln!("  {finding}");
-        }
-    }
     assert!(
-        failing.is_empty(),
+        findings.is_empty(),
         "{} `unwrap_or_else` closure(s) only panic with a fixed message or the error: use \
          `.expect(\"what was expected\")`, which prints the error itself\n  {}",
-        failing.len(),
-        failing
+        findings.len(),
+        findings
             .iter()
             .map(ToString::to_string)
             .collect::<Vec<_>>()
             .join("\n  ")
-    );
-    let converted: Vec<&&str> = NOT_YET_CONVERTED
-        .iter()
-        .filter(|dir| {
-            !pending
-                .iter()
-                .any(|finding| finding.file.starts_with(&format!("{dir}/")))
-        })
-        .collect();
-    assert!(
-        converted.is_empty(),
-        "nothing left to convert in {converted:?}: remove them from NOT_YET_CONVERTED"
     );
 }
 

@@ -80,6 +80,6 @@ pub use pipeline::{
 };
 pub use process::{
     BatchExportProcessor, BatchLogExportProcessor, ExportHandle, SlowQueryHandle,
-    SlowQueryProcessor, SlowQuerySettings, DROPPED_METRIC,
+    SlowQueryProcessor, SlowQuerySettings,
 };
 pub use sql::{sanitize_query, sanitize_query_with, SqlDialect, MAX_SANITIZED_LEN};

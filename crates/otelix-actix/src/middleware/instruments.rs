@@ -13,8 +13,10 @@ use opentelemetry::metrics::{BoundHistogram, BoundUpDownCounter, Histogram, UpDo
 use opentelemetry::trace::TraceId;
 use opentelemetry::KeyValue;
 use opentelemetry_semantic_conventions::attribute as semattr;
-use otelix::names::{HTTP_SERVER_ACTIVE_REQUESTS as ACTIVE, HTTP_SERVER_REQUEST_DURATION as DURATION};
 use otelix::exemplars::{BoundExemplars, ExemplarSink};
+use otelix::names::{
+    HTTP_SERVER_ACTIVE_REQUESTS as ACTIVE, HTTP_SERVER_REQUEST_DURATION as DURATION,
+};
 use otelix::TelemetryHandle;
 
 use super::start::route_value;

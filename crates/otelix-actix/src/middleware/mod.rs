@@ -29,4 +29,3 @@ mod transform;
 pub use future::RequestTelemetryFuture;
 pub use service::RequestTelemetryMiddleware;
 pub use transform::RequestTelemetry;
-

@@ -18,13 +18,13 @@ use otelix::RequestRoute;
 
 use super::in_flight::InFlight;
 use super::service::Worker;
-use otelix::names::CLIENT_REQUEST_ID;
 use crate::attributes::{
     truncate, HttpMethod, Scheme, MAX_METHOD_LEN, MAX_PATH_LEN, MAX_QUERY_LEN, MAX_USER_AGENT_LEN,
 };
 use crate::hooks::OnRequest;
 use crate::propagation::{ActixHeaderExtractor, X_REQUEST_ID};
 use crate::request_id::RequestId;
+use otelix::names::CLIENT_REQUEST_ID;
 
 /// Attributes set when the span starts (at most 8) plus those added at the end (2), so the
 /// span's attribute list never grows after it is allocated.

@@ -7,5 +7,5 @@ mod batch;
 mod slow_query;
 
 pub(crate) use batch::register_dropped_metric;
-pub use batch::{BatchExportProcessor, BatchLogExportProcessor, ExportHandle, DROPPED_METRIC};
+pub use batch::{BatchExportProcessor, BatchLogExportProcessor, ExportHandle};
 pub use slow_query::{SlowQueryHandle, SlowQueryProcessor, SlowQuerySettings};

@@ -55,7 +55,7 @@ fn the_bytes_decode_as_the_sdk_exporter_would_have_sent_them() {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .unwrap_or_else(|e| panic!("{e}"));
+        .expect("a current-thread runtime");
     let _entered = runtime.enter();
     let mut exporter = GrpcSpanExporter {
         client: tonic::client::Grpc::new(
@@ -78,7 +78,7 @@ fn the_bytes_decode_as_the_sdk_exporter_would_have_sent_them() {
     };
     let bytes = exporter.encode(&[sample_span(), other_scope, sample_span()]);
     let request =
-        ExportTraceServiceRequest::decode(bytes.as_slice()).unwrap_or_else(|e| panic!("{e}"));
+        ExportTraceServiceRequest::decode(bytes.as_slice()).expect("the encoder's bytes decode");
     let expected = opentelemetry_proto::tonic::trace::v1::ResourceSpans::new(
         sample_span(),
         &(&Resource::builder_empty()

@@ -33,13 +33,11 @@ use std::sync::{Arc, OnceLock};
 use opentelemetry::metrics::{Meter, ObservableCounter};
 use opentelemetry::KeyValue;
 
+use crate::names::{EXPORTER_DROPPED, REASON, SIGNAL};
 use crate::pipeline::RateLimiter;
 
 /// `tracing` target of the export diagnostics.
 const TRACING_TARGET: &str = "otelix::export";
-
-/// Name of the counter of telemetry lost before reaching the collector.
-pub const DROPPED_METRIC: &str = "otelix.exporter.dropped";
 
 /// The telemetry a processor carries: the `signal` attribute of `otelix.exporter.dropped`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -180,11 +178,9 @@ pub(crate) fn register_dropped_metric(
     counters: Vec<Arc<DropCounter>>,
 ) -> ObservableCounter<u64> {
     meter
-        .u64_observable_counter(DROPPED_METRIC)
-        .with_unit("{item}")
-        .with_description(
-            "Telemetry items dropped instead of exported: queue full, export failed, or shutdown",
-        )
+        .u64_observable_counter(EXPORTER_DROPPED.name)
+        .with_unit(EXPORTER_DROPPED.unit)
+        .with_description(EXPORTER_DROPPED.description)
         .with_callback(move |observer| {
             for signal in Signal::ALL {
                 let counter = counters.iter().find(|c| c.signal == signal);
@@ -192,8 +188,8 @@ pub(crate) fn register_dropped_metric(
                     observer.observe(
                         counter.map_or(0, |c| c.get(reason)),
                         &[
-                            KeyValue::new("signal", signal.as_str()),
-                            KeyValue::new("reason", reason.as_str()),
+                            KeyValue::new(SIGNAL, signal.as_str()),
+                            KeyValue::new(REASON, reason.as_str()),
                         ],
                     );
                 }

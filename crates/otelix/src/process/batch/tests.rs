@@ -264,7 +264,7 @@ fn the_dropped_metric_has_series_for_both_signals_from_the_start() {
     for resource_metrics in exporter.get_finished_metrics().unwrap_or_default() {
         for scope in resource_metrics.scope_metrics() {
             for metric in scope.metrics() {
-                assert_eq!(metric.name(), DROPPED_METRIC);
+                assert_eq!(metric.name(), crate::names::EXPORTER_DROPPED.name);
                 if let opentelemetry_sdk::metrics::data::AggregatedMetrics::U64(
                     opentelemetry_sdk::metrics::data::MetricData::Sum(sum),
                 ) = metric.data()
