@@ -120,10 +120,10 @@ fn main() {
     let mode = Mode::from_env();
     let config = Config::builder()
         .with_service_name("otelix-actix-bench")
-        .with_traces_exporters(Exporters::NONE)
-        .with_metrics_exporters(Exporters::NONE)
-        .with_logs_exporters(Exporters::NONE)
-        .with_batch_schedule_delay(Duration::from_millis(200))
+        .with_traces_exporter(Exporters::NONE)
+        .with_metrics_exporter(Exporters::NONE)
+        .with_logs_exporter(Exporters::NONE)
+        .with_bsp_schedule_delay(Duration::from_millis(200))
         .build_from_vars(Vec::<(String, String)>::new())
         .expect("configuration");
     let telemetry = Telemetry::builder(config)

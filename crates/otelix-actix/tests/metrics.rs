@@ -240,7 +240,7 @@ async fn disabled_prometheus_answers_404() {
 
 #[actix_web::test]
 async fn metrics_path_follows_the_configuration() {
-    let telemetry = common::telemetry_with(None, |b| b.with_metrics_path("/internal/prom"));
+    let telemetry = common::telemetry_with(None, |b| b.with_metrics_endpoint("/internal/prom"));
     let app = test::init_service(common::app(&telemetry.handle())).await;
     get(&app, "/users/1").await;
     let response = get(&app, "/internal/prom").await;
@@ -253,7 +253,7 @@ async fn metrics_path_follows_the_configuration() {
 
 #[actix_web::test]
 async fn summary_matches_the_requests_sent() {
-    let telemetry = common::telemetry_with(None, |b| b.with_environment(Environment::Development));
+    let telemetry = common::telemetry_with(None, |b| b.with_app_env(Environment::Development));
     let handle = telemetry.handle();
     let app = test::init_service(common::app(&handle)).await;
 
@@ -340,7 +340,7 @@ async fn summary_matches_the_requests_sent() {
 
 #[actix_web::test]
 async fn summary_is_not_served_in_production() {
-    let telemetry = common::telemetry_with(None, |b| b.with_environment(Environment::Production));
+    let telemetry = common::telemetry_with(None, |b| b.with_app_env(Environment::Production));
     let app = test::init_service(common::app(&telemetry.handle())).await;
     assert_eq!(
         get(&app, "/metrics/summary").await.status(),
@@ -389,7 +389,7 @@ where
 #[actix_web::test]
 async fn a_bearer_token_guards_both_endpoints() {
     let telemetry = common::telemetry_with(None, |b| {
-        b.with_environment(Environment::Development)
+        b.with_app_env(Environment::Development)
             .with_metrics_bearer_token(TOKEN)
     });
     let app = test::init_service(common::app(&telemetry.handle())).await;
@@ -437,7 +437,7 @@ async fn metrics_can_move_to_a_listener_of_their_own() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
     let addr = listener.local_addr().expect("its address");
     let telemetry = common::telemetry_with(None, |b| {
-        b.with_environment(Environment::Development)
+        b.with_app_env(Environment::Development)
             .with_metrics_addr(addr)
     });
     let handle = telemetry.handle();

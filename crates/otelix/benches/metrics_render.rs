@@ -17,9 +17,9 @@ use otelix::{Config, Exporters, Telemetry};
 fn telemetry(routes: usize, counters: usize) -> Telemetry {
     let config = Config::builder()
         .with_service_name("metrics-render-bench")
-        .with_traces_exporters(Exporters::NONE)
-        .with_metrics_exporters(Exporters::NONE)
-        .with_logs_exporters(Exporters::NONE)
+        .with_traces_exporter(Exporters::NONE)
+        .with_metrics_exporter(Exporters::NONE)
+        .with_logs_exporter(Exporters::NONE)
         .build_from_vars(Vec::<(String, String)>::new())
         .expect("configuration");
     let telemetry = Telemetry::builder(config)

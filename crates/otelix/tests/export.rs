@@ -23,10 +23,10 @@ fn roundtrip(protocol: Protocol) {
     };
     let config = Config::builder()
         .with_service_name("export-test")
-        .with_protocol(protocol)
-        .with_endpoint(endpoint)
+        .with_otlp_protocol(protocol)
+        .with_otlp_endpoint(endpoint)
         .with_log_format(LogFormat::Json)
-        .with_batch_schedule_delay(Duration::from_millis(100))
+        .with_bsp_schedule_delay(Duration::from_millis(100))
         .build_from_vars(no_env())
         .expect("a valid configuration");
     let lines = CapturedLines::default();
@@ -115,7 +115,7 @@ fn span_metric_and_log_arrive_over_http_protobuf() {
 fn duration_histograms_use_second_buckets() {
     let receiver = Receiver::start().expect("the OTLP receiver starts");
     let config = Config::builder()
-        .with_endpoint(receiver.grpc_endpoint())
+        .with_otlp_endpoint(receiver.grpc_endpoint())
         .build_from_vars(no_env())
         .expect("a valid configuration");
     let telemetry = Telemetry::builder(config)
@@ -157,7 +157,7 @@ fn duration_histograms_use_second_buckets() {
 fn nothing_is_exported_when_the_sdk_is_disabled_but_ids_still_exist() {
     let receiver = Receiver::start().expect("the OTLP receiver starts");
     let config = Config::builder()
-        .with_endpoint(receiver.grpc_endpoint())
+        .with_otlp_endpoint(receiver.grpc_endpoint())
         .with_sdk_disabled(true)
         .build_from_vars(no_env())
         .expect("a valid configuration");
@@ -183,8 +183,8 @@ fn nothing_is_exported_when_the_sdk_is_disabled_but_ids_still_exist() {
 fn exporter_diagnostics_are_not_exported_as_log_records() {
     let receiver = Receiver::start().expect("the OTLP receiver starts");
     let config = Config::builder()
-        .with_endpoint(receiver.grpc_endpoint())
-        .with_log_filter("trace")
+        .with_otlp_endpoint(receiver.grpc_endpoint())
+        .with_rust_log("trace")
         .build_from_vars(no_env())
         .expect("a valid configuration");
     let lines = CapturedLines::default();

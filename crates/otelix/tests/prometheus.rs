@@ -14,9 +14,9 @@ use otelix_testkit::exposition::{Family, MetricType};
 fn bridge_output_passes_promtool() {
     let config = Config::builder()
         .with_service_name("promtool-test")
-        .with_metrics_exporters(otelix::Exporters::NONE)
-        .with_traces_exporters(otelix::Exporters::NONE)
-        .with_logs_exporters(otelix::Exporters::NONE)
+        .with_metrics_exporter(otelix::Exporters::NONE)
+        .with_traces_exporter(otelix::Exporters::NONE)
+        .with_logs_exporter(otelix::Exporters::NONE)
         .build_from_vars(no_env())
         .expect("a valid configuration");
     let telemetry = Telemetry::builder(config)
@@ -103,7 +103,7 @@ fn bridge_output_passes_promtool() {
 fn disabled_bridge_renders_an_error_not_an_empty_page() {
     let config = Config::builder()
         .with_prometheus_enabled(false)
-        .with_metrics_exporters(otelix::Exporters::NONE)
+        .with_metrics_exporter(otelix::Exporters::NONE)
         .build_from_vars(no_env())
         .expect("a valid configuration");
     let telemetry = Telemetry::builder(config)

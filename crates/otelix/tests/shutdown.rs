@@ -20,10 +20,10 @@ const SLACK: Duration = Duration::from_secs(2);
 
 fn telemetry_with_pending_data(protocol: Protocol, endpoint: String) -> Telemetry {
     let config = Config::builder()
-        .with_protocol(protocol)
-        .with_endpoint(endpoint)
+        .with_otlp_protocol(protocol)
+        .with_otlp_endpoint(endpoint)
         .with_otlp_timeout(Duration::from_secs(30))
-        .with_batch_export_timeout(Duration::from_secs(30))
+        .with_bsp_export_timeout(Duration::from_secs(30))
         .with_shutdown_timeout(DEADLINE)
         .build_from_vars(no_env())
         .expect("a valid configuration");
@@ -105,7 +105,7 @@ fn an_unreachable_collector_is_one_warning_not_an_error() {
     let lines = CapturedLines::default();
     let endpoint = format!("http://127.0.0.1:{}", closed_port());
     let config = Config::builder()
-        .with_endpoint(endpoint.clone())
+        .with_otlp_endpoint(endpoint.clone())
         .with_shutdown_timeout(DEADLINE)
         .build_from_vars(no_env())
         .expect("a valid configuration");

@@ -23,9 +23,9 @@ const SLOW_SQLITE: &str =
 fn telemetry(log: &Path, threshold_ms: u64, critical_ms: u64, lines: &CapturedLines) -> Telemetry {
     let config = Config::builder()
         .with_service_name("slow-query-test")
-        .with_traces_exporters(Exporters::NONE)
-        .with_metrics_exporters(Exporters::NONE)
-        .with_logs_exporters(Exporters::NONE)
+        .with_traces_exporter(Exporters::NONE)
+        .with_metrics_exporter(Exporters::NONE)
+        .with_logs_exporter(Exporters::NONE)
         .with_log_format(otelix::LogFormat::Json)
         .with_slow_query_threshold(Duration::from_millis(threshold_ms))
         .with_slow_query_critical(Duration::from_millis(critical_ms))

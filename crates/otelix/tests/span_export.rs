@@ -20,9 +20,9 @@ fn telemetry(
 ) -> Telemetry {
     let builder = Config::builder()
         .with_service_name("span-export-test")
-        .with_endpoint(receiver.grpc_endpoint())
-        .with_metrics_exporters(otelix::Exporters::NONE)
-        .with_logs_exporters(otelix::Exporters::NONE);
+        .with_otlp_endpoint(receiver.grpc_endpoint())
+        .with_metrics_exporter(otelix::Exporters::NONE)
+        .with_logs_exporter(otelix::Exporters::NONE);
     let config = configure(builder)
         .build_from_vars(no_env())
         .expect("a valid configuration");
@@ -96,9 +96,9 @@ fn a_stalled_collector_costs_counted_drops_not_blocked_requests() {
         .build()
         .expect("a hanging OTLP receiver starts");
     let telemetry = telemetry(&receiver, |b| {
-        b.with_batch_max_queue_size(1_000)
-            .with_batch_max_export_batch_size(100)
-            .with_batch_export_timeout(Duration::from_millis(300))
+        b.with_bsp_max_queue_size(1_000)
+            .with_bsp_max_export_batch_size(100)
+            .with_bsp_export_timeout(Duration::from_millis(300))
             .with_otlp_timeout(Duration::from_millis(300))
             .with_shutdown_timeout(Duration::from_millis(500))
     });
@@ -146,7 +146,7 @@ fn shutdown_delivers_everything_queued() {
         .expect("the OTLP receiver starts");
     // A long schedule delay: nothing leaves before the shutdown except full batches.
     let telemetry = telemetry(&receiver, |b| {
-        b.with_batch_schedule_delay(Duration::from_secs(60))
+        b.with_bsp_schedule_delay(Duration::from_secs(60))
     });
     end_spans(&telemetry, 3_001);
     let export = telemetry.handle().span_export().cloned();

@@ -14,7 +14,7 @@ async fn metrics_on_their_own_listener_behind_a_token() {
     let metrics_addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
     let app = common::start(Backends::Embedded, &[], |config| {
         config
-            .with_environment(otelix::Environment::Development)
+            .with_app_env(otelix::Environment::Development)
             .with_metrics_addr(metrics_addr)
             .with_metrics_bearer_token(TOKEN)
     })

@@ -39,17 +39,17 @@ pub(crate) fn telemetry_with(
 ) -> Telemetry {
     let mut builder = Config::builder()
         .with_service_name("otelix-actix-test")
-        .with_batch_schedule_delay(Duration::from_millis(100))
-        .with_metrics_exporters(Exporters::NONE)
-        .with_log_filter("info");
+        .with_bsp_schedule_delay(Duration::from_millis(100))
+        .with_metrics_exporter(Exporters::NONE)
+        .with_rust_log("info");
     builder = match receiver {
         Some(receiver) => builder
-            .with_endpoint(receiver.grpc_endpoint())
-            .with_traces_exporters(Exporters::OTLP)
-            .with_logs_exporters(Exporters::OTLP),
+            .with_otlp_endpoint(receiver.grpc_endpoint())
+            .with_traces_exporter(Exporters::OTLP)
+            .with_logs_exporter(Exporters::OTLP),
         None => builder
-            .with_traces_exporters(Exporters::NONE)
-            .with_logs_exporters(Exporters::NONE),
+            .with_traces_exporter(Exporters::NONE)
+            .with_logs_exporter(Exporters::NONE),
     };
     let config = customize(builder)
         .build_from_vars(Vec::<(String, String)>::new())

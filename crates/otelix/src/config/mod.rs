@@ -13,7 +13,7 @@
 //!
 //! let config = Config::builder()
 //!     .with_service_name("checkout")
-//!     .with_protocol(Protocol::HttpProtobuf)
+//!     .with_otlp_protocol(Protocol::HttpProtobuf)
 //!     .build_from_vars([("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
 //!                       ("OTEL_TRACES_SAMPLER_ARG", "0.25")])
 //!     .expect("valid configuration");
@@ -257,7 +257,7 @@ impl ConfigBuilder {
     }
     /// The trace sampler, with its ratio. Default parent-based always-on; env
     /// `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG`.
-    pub fn with_sampler(mut self, sampler: SamplerKind) -> Self {
+    pub fn with_traces_sampler(mut self, sampler: SamplerKind) -> Self {
         self.sampler = Some(sampler);
         self
     }

@@ -161,7 +161,16 @@ pub(super) fn route_path(raw: &str) -> Result<String, &'static str> {
 }
 
 pub(super) fn owned_route_path(raw: String) -> Result<String, &'static str> {
-    route_path(&raw)
+    route_path(&raw).map_err(|expected| {
+        if url::Url::parse(&raw).is_ok() {
+            // Before the builder's names followed the variables, `with_metrics_endpoint` was
+            // the OTLP metrics URL: say where that went.
+            "a path starting with '/', such as /metrics (the OTLP metrics URL is \
+             with_otlp_metrics_endpoint)"
+        } else {
+            expected
+        }
+    })
 }
 
 /// A comma-separated `key=value` list with percent-encoded values, the format of

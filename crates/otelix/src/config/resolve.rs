@@ -115,7 +115,9 @@ impl ConfigBuilder {
                 .get(&OTEL_METRIC_EXPORT_INTERVAL, code.metric_export_interval)?,
             batch: self.span_batch(vars)?,
             log_batch: self.log_batch(vars)?,
-            prometheus_enabled: vars.get(&PROMETHEUS_ENABLED, code.prometheus_enabled)?,
+            prometheus_enabled: vars
+                .value(&PROMETHEUS_ENABLED, code.prometheus_enabled)?
+                .unwrap_or(cfg!(feature = "prometheus")),
             metrics_path: vars.get(&METRICS_ENDPOINT, code.metrics_path.clone())?,
             metrics_addr: vars.value(&METRICS_ADDR, code.metrics_addr)?,
             metrics_bearer_token: self.bearer_token(vars)?,
@@ -158,7 +160,15 @@ impl ConfigBuilder {
 
     fn export(&self, vars: &Vars<'_>) -> Result<Export, ConfigError> {
         let code = &self.code;
-        let protocol = vars.get(&OTEL_EXPORTER_OTLP_PROTOCOL, code.protocol)?;
+        let protocol = vars
+            .value(&OTEL_EXPORTER_OTLP_PROTOCOL, code.protocol)?
+            .unwrap_or(
+                if cfg!(feature = "otlp-grpc") || !cfg!(feature = "otlp-http") {
+                    Protocol::Grpc
+                } else {
+                    Protocol::HttpProtobuf
+                },
+            );
         let base = vars
             .value(&OTEL_EXPORTER_OTLP_ENDPOINT, code.endpoint.clone())?
             .unwrap_or_else(|| protocol.default_endpoint().to_owned());

@@ -44,7 +44,7 @@ settings! {
         meaning: "collector base URL; for http/protobuf the signal path /v1/traces etc. is appended",
         parse: parse::endpoint,
         check: parse::owned_endpoint,
-        builder: with_endpoint(endpoint, into),
+        builder: with_otlp_endpoint(endpoint, into),
     }
     OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: String {
         value: "URL",
@@ -52,7 +52,7 @@ settings! {
         meaning: "full URL for traces, used as is",
         parse: parse::endpoint,
         check: parse::owned_endpoint,
-        builder: with_traces_endpoint(traces_endpoint, into),
+        builder: with_otlp_traces_endpoint(traces_endpoint, into),
     }
     OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: String {
         value: "URL",
@@ -60,7 +60,7 @@ settings! {
         meaning: "full URL for metrics, used as is",
         parse: parse::endpoint,
         check: parse::owned_endpoint,
-        builder: with_metrics_endpoint(metrics_endpoint_otlp, into),
+        builder: with_otlp_metrics_endpoint(metrics_endpoint_otlp, into),
     }
     OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: String {
         value: "URL",
@@ -68,14 +68,14 @@ settings! {
         meaning: "full URL for logs, used as is",
         parse: parse::endpoint,
         check: parse::owned_endpoint,
-        builder: with_logs_endpoint(logs_endpoint, into),
+        builder: with_otlp_logs_endpoint(logs_endpoint, into),
     }
     OTEL_EXPORTER_OTLP_PROTOCOL: Protocol {
         value: "grpc or http/protobuf",
-        default: Parsed("grpc"),
+        default: Derived("grpc (http/protobuf in a build without the otlp-grpc feature)"),
         meaning: "the OTLP transport",
         parse: Protocol::parse,
-        builder: with_protocol(protocol),
+        builder: with_otlp_protocol(protocol),
     }
     OTEL_EXPORTER_OTLP_HEADERS: Vec<(String, String)> {
         value: "key=value list",
@@ -97,7 +97,7 @@ settings! {
         default: Parsed("parentbased_always_on"),
         meaning: "always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio",
         parse: SamplerName::parse,
-        builder: with_sampler,
+        builder: with_traces_sampler,
     }
     OTEL_TRACES_SAMPLER_ARG: f64 {
         value: "number from 0 to 1",
@@ -105,28 +105,28 @@ settings! {
         meaning: "sampling ratio for the *traceidratio samplers",
         parse: parse::ratio,
         check: parse::checked_ratio,
-        builder: with_sampler,
+        builder: with_traces_sampler,
     }
     OTEL_TRACES_EXPORTER: Exporters {
         value: "exporter list",
         default: Parsed("otlp"),
         meaning: "otlp, console, none, or otlp,console",
         parse: Exporters::parse,
-        builder: with_traces_exporters(traces_exporters),
+        builder: with_traces_exporter(traces_exporters),
     }
     OTEL_METRICS_EXPORTER: Exporters {
         value: "exporter list",
         default: Parsed("otlp"),
         meaning: "otlp, console, none, or otlp,console (the Prometheus bridge is separate: PROMETHEUS_ENABLED)",
         parse: Exporters::parse,
-        builder: with_metrics_exporters(metrics_exporters),
+        builder: with_metrics_exporter(metrics_exporters),
     }
     OTEL_LOGS_EXPORTER: Exporters {
         value: "exporter list",
         default: Parsed("otlp"),
         meaning: "otlp, console, none, or otlp,console (log lines on stdout are separate: LOG_FORMAT)",
         parse: Exporters::parse,
-        builder: with_logs_exporters(logs_exporters),
+        builder: with_logs_exporter(logs_exporters),
     }
     OTEL_METRIC_EXPORT_INTERVAL: Duration {
         value: "milliseconds",
@@ -142,7 +142,7 @@ settings! {
         meaning: "delay between two span exports",
         parse: parse::positive_millis,
         check: parse::positive_duration,
-        builder: with_batch_schedule_delay(bsp_schedule_delay),
+        builder: with_bsp_schedule_delay(bsp_schedule_delay),
     }
     OTEL_BSP_EXPORT_TIMEOUT: Duration {
         value: "milliseconds",
@@ -150,7 +150,7 @@ settings! {
         meaning: "time allowed for one span export",
         parse: parse::positive_millis,
         check: parse::positive_duration,
-        builder: with_batch_export_timeout(bsp_export_timeout),
+        builder: with_bsp_export_timeout(bsp_export_timeout),
     }
     OTEL_BSP_MAX_QUEUE_SIZE: usize {
         value: "count",
@@ -160,7 +160,7 @@ settings! {
         meaning: "spans buffered while waiting for export; more are dropped and counted in otelix_exporter_dropped_total",
         parse: parse::positive_usize,
         check: parse::positive_count,
-        builder: with_batch_max_queue_size(bsp_max_queue_size),
+        builder: with_bsp_max_queue_size(bsp_max_queue_size),
     }
     OTEL_BSP_MAX_EXPORT_BATCH_SIZE: usize {
         value: "count",
@@ -168,7 +168,7 @@ settings! {
         meaning: "spans per export request (at most the queue size)",
         parse: parse::positive_usize,
         check: parse::positive_count,
-        builder: with_batch_max_export_batch_size(bsp_max_export_batch_size),
+        builder: with_bsp_max_export_batch_size(bsp_max_export_batch_size),
     }
     OTEL_BSP_MAX_CONCURRENT_EXPORTS: usize {
         value: "count",
@@ -176,7 +176,7 @@ settings! {
         meaning: "span export requests in flight at once, each on its own connection",
         parse: parse::positive_usize,
         check: parse::positive_count,
-        builder: with_batch_max_concurrent_exports(bsp_max_concurrent_exports),
+        builder: with_bsp_max_concurrent_exports(bsp_max_concurrent_exports),
     }
     OTEL_BLRP_SCHEDULE_DELAY: Duration {
         value: "milliseconds",
@@ -215,11 +215,11 @@ settings! {
         default: Parsed("development"),
         meaning: "log format default, /metrics/summary, slow-query log location",
         parse: Environment::parse,
-        builder: with_environment(environment),
+        builder: with_app_env(environment),
     }
     PROMETHEUS_ENABLED: bool {
         value: "boolean",
-        default: Parsed("true"),
+        default: Derived("true (false in a build without the prometheus feature)"),
         meaning: "serve the OTel metrics through the Prometheus bridge",
         parse: parse::bool,
         builder: with_prometheus_enabled(prometheus_enabled),
@@ -230,7 +230,7 @@ settings! {
         meaning: "path of the Prometheus scrape endpoint",
         parse: parse::route_path,
         check: parse::owned_route_path,
-        builder: with_metrics_path(metrics_path, into),
+        builder: with_metrics_endpoint(metrics_path, into),
     }
     OTELIX_EXEMPLARS: bool {
         value: "boolean",
@@ -268,7 +268,7 @@ settings! {
         meaning: "tracing filter directives, such as info,sqlx=warn",
         parse: parse::filter,
         check: parse::owned_filter,
-        builder: with_log_filter(log_filter, into),
+        builder: with_rust_log(log_filter, into),
     }
     OTELIX_SHUTDOWN_TIMEOUT: Duration {
         value: "milliseconds",
@@ -297,7 +297,7 @@ settings! {
     SLOW_QUERY_LOG_FILE: PathBuf {
         value: "file path",
         default: Derived("./logs/slow_queries.log in development, /var/log/<service>/slow_queries.log in production"),
-        meaning: "JSON-lines slow-query and N+1 log; missing directories are created",
+        meaning: "JSON-lines slow-query and N+1 log; created, with missing directories, when its first line is written (nothing at start-up); a path that can never be written is reported at start-up",
         parse: parse::file_path,
         check: parse::checked_file_path,
         builder: with_slow_query_log_file(slow_query_log_file, into),

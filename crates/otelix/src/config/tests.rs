@@ -16,14 +16,20 @@ fn defaults_without_any_variable() {
     assert!(!c.sdk_disabled());
     assert_eq!(c.service_name(), "unknown_service");
     assert_eq!(c.environment(), Environment::Development);
-    assert_eq!(c.protocol(), Protocol::Grpc);
-    assert_eq!(c.traces_endpoint(), "http://localhost:4317");
+    // The transport the build has; gRPC when it has both (or neither).
+    if cfg!(feature = "otlp-grpc") || !cfg!(feature = "otlp-http") {
+        assert_eq!(c.protocol(), Protocol::Grpc);
+        assert_eq!(c.traces_endpoint(), "http://localhost:4317");
+    } else {
+        assert_eq!(c.protocol(), Protocol::HttpProtobuf);
+        assert_eq!(c.traces_endpoint(), "http://localhost:4318/v1/traces");
+    }
     assert_eq!(c.otlp_timeout(), Duration::from_secs(10));
     assert_eq!(c.sampler(), SamplerKind::ParentBasedAlwaysOn);
     assert_eq!(c.traces_exporters(), Exporters::OTLP);
     assert_eq!(c.metric_export_interval(), Duration::from_secs(60));
     assert_eq!(c.batch(), BatchSettings::default());
-    assert!(c.prometheus_enabled());
+    assert_eq!(c.prometheus_enabled(), cfg!(feature = "prometheus"));
     assert_eq!(c.metrics_path(), "/metrics");
     assert_eq!(c.log_format(), LogFormat::Pretty);
     assert_eq!(c.log_filter(), "info");
@@ -381,11 +387,11 @@ fn code_wins_over_environment() {
     let c = Config::builder()
         .with_service_name("from-code")
         .with_prometheus_enabled(true)
-        .with_protocol(Protocol::Grpc)
-        .with_endpoint("http://code:4317")
+        .with_otlp_protocol(Protocol::Grpc)
+        .with_otlp_endpoint("http://code:4317")
         .with_otlp_header("api-key", "code")
         .with_resource_attribute("team", "code")
-        .with_sampler(SamplerKind::AlwaysOff)
+        .with_traces_sampler(SamplerKind::AlwaysOff)
         .build_from_vars([
             ("OTEL_SERVICE_NAME", "from-env"),
             ("PROMETHEUS_ENABLED", "false"),
@@ -417,14 +423,15 @@ fn code_wins_over_environment() {
 #[test]
 fn invalid_code_values_name_the_setter() {
     let err = Config::builder()
-        .with_sampler(SamplerKind::TraceIdRatio(2.0))
+        .with_traces_sampler(SamplerKind::TraceIdRatio(2.0))
         .build_from_vars(Vec::<(String, String)>::new());
-    assert!(err.is_err_and(|e| e.to_string().contains("with_sampler")));
+    assert!(err.is_err_and(|e| e.to_string().contains("with_traces_sampler")));
     let err = Config::builder()
-        .with_endpoint("nope")
+        .with_otlp_endpoint("nope")
         .build_from_vars(Vec::<(String, String)>::new());
-    assert!(err
-        .is_err_and(|e| e.to_string().contains("with_endpoint") && e.to_string().contains("nope")));
+    assert!(err.is_err_and(
+        |e| e.to_string().contains("with_otlp_endpoint") && e.to_string().contains("nope")
+    ));
     let err = Config::builder()
         .with_metric_export_interval(Duration::ZERO)
         .build_from_vars(Vec::<(String, String)>::new());
@@ -441,19 +448,25 @@ fn log_format_follows_the_environment_unless_set() {
 fn empty_variables_count_as_unset() {
     let c = from(&[("PROMETHEUS_ENABLED", ""), ("OTEL_SERVICE_NAME", " ")])
         .expect("valid configuration");
-    assert!(c.prometheus_enabled());
+    assert_eq!(c.prometheus_enabled(), cfg!(feature = "prometheus"));
     assert_eq!(c.service_name(), "unknown_service");
 }
 
 #[test]
 fn grpc_signal_endpoints_share_the_base_url() {
-    let c = from(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4317")])
-        .expect("valid configuration");
+    let c = from(&[
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4317"),
+    ])
+    .expect("valid configuration");
     assert_eq!(c.traces_endpoint(), "http://collector:4317");
     assert_eq!(c.otlp_metrics_endpoint(), "http://collector:4317");
     assert_eq!(c.logs_endpoint(), "http://collector:4317");
-    let c = from(&[("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "http://metrics:4317")])
-        .expect("valid configuration");
+    let c = from(&[
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+        ("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "http://metrics:4317"),
+    ])
+    .expect("valid configuration");
     assert_eq!(c.otlp_metrics_endpoint(), "http://metrics:4317");
     assert_eq!(c.traces_endpoint(), "http://localhost:4317");
 }
@@ -481,6 +494,17 @@ fn every_default_parses() {
         BatchSettings::default(),
         from(&[]).expect("defaults").batch()
     );
+}
+
+#[test]
+fn the_scrape_path_setter_points_to_the_otlp_url_setter_when_given_a_url() {
+    let err = Config::builder()
+        .with_metrics_endpoint("http://collector:4318/v1/metrics")
+        .build_from_vars(Vec::<(String, String)>::new())
+        .expect_err("a URL is not a scrape path");
+    let msg = err.to_string();
+    assert!(msg.contains("with_metrics_endpoint"), "{msg}");
+    assert!(msg.contains("with_otlp_metrics_endpoint"), "{msg}");
 }
 
 #[test]

@@ -1,10 +1,6 @@
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
-use opentelemetry::metrics::MeterProvider as _;
-use opentelemetry::KeyValue;
-use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_semantic_conventions::attribute as semattr;
-use prometheus::proto::MetricType;
 
 use super::*;
 
@@ -89,8 +85,15 @@ fn metrics_are_found_by_any_of_their_names() {
 /// One point of every metric in the table, with every attribute, recorded through the SDK and
 /// the same Prometheus bridge `/metrics` serves: the table's names, types, descriptions and
 /// labels are what the bridge shows.
+#[cfg(feature = "prometheus")]
 #[test]
 fn the_prometheus_bridge_exposes_what_the_table_says() {
+    use opentelemetry::metrics::MeterProvider as _;
+    use opentelemetry::KeyValue;
+    use opentelemetry_sdk::metrics::SdkMeterProvider;
+    use prometheus::proto::MetricType;
+    use std::collections::BTreeMap;
+
     let registry = prometheus::Registry::new();
     let exporter = opentelemetry_prometheus::exporter()
         .with_registry(registry.clone())

@@ -106,8 +106,8 @@ pub(crate) fn telemetry(receiver: &Receiver) -> otelix::Telemetry {
 pub(crate) fn config(receiver: &Receiver) -> otelix::Config {
     otelix::Config::builder()
         .with_service_name("otelix-test")
-        .with_endpoint(receiver.grpc_endpoint())
-        .with_batch_schedule_delay(Duration::from_millis(100))
+        .with_otlp_endpoint(receiver.grpc_endpoint())
+        .with_bsp_schedule_delay(Duration::from_millis(100))
         .build_from_vars(no_env())
         .expect("a valid configuration")
 }

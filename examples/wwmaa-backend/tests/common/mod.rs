@@ -171,13 +171,13 @@ pub(crate) async fn start(
     let config = customize(
         otelix::Config::builder()
             .with_service_name("wwmaa-backend-test")
-            .with_endpoint(receiver.grpc_endpoint())
-            .with_traces_exporters(Exporters::OTLP)
-            .with_metrics_exporters(Exporters::NONE)
-            .with_logs_exporters(Exporters::NONE)
-            .with_batch_schedule_delay(Duration::from_millis(100))
+            .with_otlp_endpoint(receiver.grpc_endpoint())
+            .with_traces_exporter(Exporters::OTLP)
+            .with_metrics_exporter(Exporters::NONE)
+            .with_logs_exporter(Exporters::NONE)
+            .with_bsp_schedule_delay(Duration::from_millis(100))
             .with_slow_query_log_file(&slow_query_log)
-            .with_log_filter("warn"),
+            .with_rust_log("warn"),
     )
     .build_from_vars(Vec::<(String, String)>::new())
     .expect("test telemetry configuration is valid");

@@ -38,9 +38,9 @@ use crate::names::{self, CACHE_KEY_PREFIX, CACHE_NAME, CACHE_OPERATION, CACHE_RE
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// # let config = otelix::Config::builder()
-/// #     .with_traces_exporters(otelix::Exporters::NONE)
-/// #     .with_metrics_exporters(otelix::Exporters::NONE)
-/// #     .with_logs_exporters(otelix::Exporters::NONE)
+/// #     .with_traces_exporter(otelix::Exporters::NONE)
+/// #     .with_metrics_exporter(otelix::Exporters::NONE)
+/// #     .with_logs_exporter(otelix::Exporters::NONE)
 /// #     .build_from_vars(Vec::<(String, String)>::new())?;
 /// # let telemetry = otelix::Telemetry::builder(config).build()?;
 /// use std::time::Duration;

@@ -9,9 +9,9 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! # let config = otelix::Config::builder()
-//! #     .with_traces_exporters(otelix::Exporters::NONE)
-//! #     .with_metrics_exporters(otelix::Exporters::NONE)
-//! #     .with_logs_exporters(otelix::Exporters::NONE)
+//! #     .with_traces_exporter(otelix::Exporters::NONE)
+//! #     .with_metrics_exporter(otelix::Exporters::NONE)
+//! #     .with_logs_exporter(otelix::Exporters::NONE)
 //! #     .build_from_vars(Vec::<(String, String)>::new())?;
 //! # let telemetry = otelix::Telemetry::builder(config).build()?;
 //! use otelix::jobs::{JobError, JobTracker};
