@@ -65,24 +65,30 @@ pub enum Error {
     MethodWithoutEndpoint,
     /// A request target cannot be used.
     #[error("invalid endpoint: {0}")]
-    Endpoint(String),
-    /// The base URL's host has no address.
-    #[error("cannot resolve the host of --base-url {url}: {reason}")]
+    Endpoint(#[from] plan::TargetError),
+    /// The base URL's host could not be resolved.
+    #[error("cannot resolve the host of --base-url {url}: {source}")]
     Resolve {
         /// The base URL.
         url: String,
-        /// Why.
-        reason: String,
+        /// What the resolver said.
+        source: std::io::Error,
+    },
+    /// The base URL's host resolved to no address, or cannot be sent as a `Host` header.
+    #[error("--base-url {url} names no host a request can be sent to")]
+    NoAddress {
+        /// The base URL.
+        url: String,
     },
     /// Nothing accepts connections at the base URL.
-    #[error("cannot connect to --base-url {url} ({addr}): {reason}")]
+    #[error("cannot connect to --base-url {url} ({addr}): {source}")]
     Unreachable {
         /// The base URL.
         url: String,
         /// The address tried last.
         addr: SocketAddr,
         /// The connect error.
-        reason: String,
+        source: std::io::Error,
     },
     /// The report file cannot be written.
     #[error("cannot write the report to {path}: {source}")]
@@ -144,8 +150,7 @@ pub fn run(args: &Args) -> Result<Outcome, Error> {
         args.method.as_ref(),
         body.as_ref(),
         slos.as_ref(),
-    )
-    .map_err(Error::Endpoint)?;
+    )?;
     let addr = check_reachable(args)?;
     let host = host_header(args)?;
     let mut output = args.output.as_ref().map(|path| create(path)).transpose()?;
@@ -212,23 +217,20 @@ fn check_reachable(args: &Args) -> Result<SocketAddr, Error> {
     let addrs = args
         .base_url
         .socket_addrs(|| Some(80))
-        .map_err(|e| Error::Resolve {
+        .map_err(|source| Error::Resolve {
             url: url.clone(),
-            reason: e.to_string(),
+            source,
         })?;
     let mut last = None;
     for addr in addrs {
         match TcpStream::connect_timeout(&addr, args.timeout.min(CONNECT_CHECK_TIMEOUT)) {
             Ok(_) => return Ok(addr),
-            Err(e) => last = Some((addr, e.to_string())),
+            Err(e) => last = Some((addr, e)),
         }
     }
     match last {
-        Some((addr, reason)) => Err(Error::Unreachable { url, addr, reason }),
-        None => Err(Error::Resolve {
-            url,
-            reason: "no address found".into(),
-        }),
+        Some((addr, source)) => Err(Error::Unreachable { url, addr, source }),
+        None => Err(Error::NoAddress { url }),
     }
 }
 
@@ -239,9 +241,8 @@ fn host_header(args: &Args) -> Result<HeaderValue, Error> {
         Some(port) => format!("{host}:{port}"),
         None => host.to_owned(),
     };
-    HeaderValue::from_str(&value).map_err(|_| Error::Resolve {
+    HeaderValue::from_str(&value).map_err(|_| Error::NoAddress {
         url: url.to_string(),
-        reason: "invalid host".into(),
     })
 }
 

@@ -57,14 +57,15 @@ impl CommandLineBody {
 ///
 /// # Errors
 ///
-/// A message when a request target cannot be joined to the base path.
+/// [`TargetError`] when a request target cannot be joined to the base path, or an SLO
+/// endpoint's JSON body cannot be serialised.
 pub fn targets(
     base_path: &str,
     endpoints: &[String],
     method: Option<&Method>,
     body: Option<&CommandLineBody>,
     slos: Option<&SloFile>,
-) -> Result<Vec<Target>, String> {
+) -> Result<Vec<Target>, TargetError> {
     let base_path = base_path.trim_end_matches('/');
     let mut targets = Vec::new();
     if endpoints.is_empty() && slos.is_some() {
@@ -72,7 +73,7 @@ pub fn targets(
             for endpoint in &slo.endpoints {
                 let (body, content_type) = match &endpoint.body {
                     Some(json) => (
-                        Bytes::from(serde_json::to_vec(json).map_err(|e| e.to_string())?),
+                        Bytes::from(serde_json::to_vec(json).map_err(TargetError::Body)?),
                         Some(HeaderValue::from_static("application/json")),
                     ),
                     None => (Bytes::new(), None),
@@ -123,9 +124,26 @@ pub fn targets(
     Ok(targets)
 }
 
-fn join(base_path: &str, path: &str) -> Result<Uri, String> {
-    let full = format!("{base_path}{path}");
-    Uri::try_from(full.as_str()).map_err(|e| format!("'{full}' is not a valid request target: {e}"))
+/// Why the requests to send could not be planned.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TargetError {
+    /// The base URL's path and an endpoint do not make a request target.
+    #[error("'{target}' is not a valid request target: {source}")]
+    InvalidTarget {
+        /// The joined target.
+        target: String,
+        /// Why it does not parse.
+        source: http::uri::InvalidUri,
+    },
+    /// An SLO endpoint's JSON body could not be serialised.
+    #[error("an SLO endpoint's body cannot be sent as JSON: {0}")]
+    Body(#[source] serde_json::Error),
+}
+
+fn join(base_path: &str, path: &str) -> Result<Uri, TargetError> {
+    let target = format!("{base_path}{path}");
+    Uri::try_from(target.as_str()).map_err(|source| TargetError::InvalidTarget { target, source })
 }
 
 #[cfg(test)]

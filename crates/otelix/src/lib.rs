@@ -75,8 +75,8 @@ pub use export::openmetrics;
 pub use instrument::db;
 pub use instrument::{cache, external, jobs};
 pub use pipeline::{
-    init, InitError, RenderError, ShutdownError, Telemetry, TelemetryBuilder, TelemetryHandle,
-    DURATION_BUCKETS_SECONDS, SCOPE_NAME,
+    init, FlushFailure, InitError, RenderError, ShutdownError, Telemetry, TelemetryBuilder,
+    TelemetryHandle, DURATION_BUCKETS_SECONDS, SCOPE_NAME,
 };
 pub use process::{
     BatchExportProcessor, BatchLogExportProcessor, ExportHandle, SlowQueryHandle,

@@ -131,7 +131,9 @@ pub(super) fn endpoint(raw: &str) -> Result<String, &'static str> {
     if !scheme_ok || !host_ok || url.query().is_some() || url.fragment().is_some() {
         return Err(EXPECTED);
     }
-    Ok(trimmed.trim_end_matches('/').to_owned())
+    // The URL's own serialisation: an internationalised host is punycode-encoded, which the
+    // transports' URI parsers require.
+    Ok(url.as_str().trim_end_matches('/').to_owned())
 }
 
 pub(super) fn owned_endpoint(raw: String) -> Result<String, &'static str> {
@@ -266,6 +268,10 @@ mod tests {
             Ok("http://collector:4317")
         );
         assert!(endpoint("https://otel.example.com").is_ok());
+        assert_eq!(
+            endpoint("http://bücher.example:4317").as_deref(),
+            Ok("http://xn--bcher-kva.example:4317")
+        );
         for bad in [
             "collector:4317",
             "localhost",

@@ -246,7 +246,7 @@ fn with_prometheus_bridge(
     let exporter = opentelemetry_prometheus::exporter()
         .with_registry(registry.clone())
         .build()
-        .map_err(|e| InitError::Prometheus(e.to_string()))?;
+        .map_err(InitError::Prometheus)?;
     Ok((builder.with_reader(exporter), registry))
 }
 

@@ -16,13 +16,15 @@ pub enum InitError {
         /// What the exporter said.
         source: opentelemetry_otlp::ExporterBuildError,
     },
-    /// The OTLP/gRPC span exporter could not be built for the endpoint.
-    #[error("could not build the OTLP traces exporter for {endpoint}: {reason}")]
-    SpanExporter {
-        /// Where it would have exported.
+    /// An OTLP endpoint is not a URI the transport can connect to.
+    #[error("the OTLP {signal} endpoint {endpoint} is not a valid URI: {source}")]
+    InvalidEndpoint {
+        /// `traces`, `metrics` or `logs`.
+        signal: &'static str,
+        /// The endpoint as configured.
         endpoint: String,
-        /// What went wrong.
-        reason: String,
+        /// Why it does not parse.
+        source: http::uri::InvalidUri,
     },
     /// A setting asks for a transport or bridge that this build of otelix was compiled
     /// without, such as `OTEL_EXPORTER_OTLP_PROTOCOL=grpc` without the `otlp-grpc` feature.
@@ -37,7 +39,7 @@ pub enum InitError {
     },
     /// The Prometheus bridge could not be registered.
     #[error("could not set up the Prometheus bridge: {0}")]
-    Prometheus(String),
+    Prometheus(#[source] opentelemetry_sdk::error::OTelSdkError),
     /// The background runtime that drives gRPC exports could not start.
     #[error("could not start the otelix export runtime: {0}")]
     Runtime(std::io::Error),
@@ -53,9 +55,31 @@ pub enum ShutdownError {
     /// Flushing did not finish within the deadline; what was still buffered is lost.
     #[error("telemetry flush did not finish within {0:?}; buffered telemetry was dropped")]
     Timeout(Duration),
-    /// A provider reported errors while flushing (for example, the collector refused).
-    #[error("telemetry flush failed, what was still buffered is lost (is the collector reachable?): {0}")]
-    Flush(String),
+    /// One or more providers reported errors while flushing (for example, the collector
+    /// refused); each failure names its signal.
+    #[error("telemetry flush failed, what was still buffered is lost (is the collector reachable?): {}", FlushFailure::list(.0))]
+    Flush(Vec<FlushFailure>),
+}
+
+/// One signal's failure to flush.
+#[derive(Debug, thiserror::Error)]
+#[error("{signal}: {source}")]
+#[non_exhaustive]
+pub struct FlushFailure {
+    /// `traces`, `metrics` or `logs`.
+    pub signal: &'static str,
+    /// What its provider said.
+    pub source: opentelemetry_sdk::error::OTelSdkError,
+}
+
+impl FlushFailure {
+    fn list(failures: &[FlushFailure]) -> String {
+        failures
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
 }
 
 /// Why the Prometheus text could not be produced.
@@ -66,6 +90,7 @@ pub enum RenderError {
     #[error("the Prometheus bridge is disabled (PROMETHEUS_ENABLED=false)")]
     Disabled,
     /// The registry's content could not be encoded.
+    #[cfg(feature = "prometheus")]
     #[error("could not encode metrics: {0}")]
-    Encode(String),
+    Encode(#[source] prometheus::Error),
 }

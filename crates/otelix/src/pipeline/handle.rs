@@ -105,7 +105,7 @@ impl TelemetryHandle {
         let mut out = String::with_capacity(16 * 1024);
         prometheus::TextEncoder::new()
             .encode_utf8(&families, &mut out)
-            .map_err(|e| RenderError::Encode(e.to_string()))?;
+            .map_err(RenderError::Encode)?;
         Ok(out)
     }
 }

@@ -23,7 +23,7 @@ mod telemetry;
 mod traces;
 
 pub use builder::TelemetryBuilder;
-pub use error::{InitError, RenderError, ShutdownError};
+pub use error::{FlushFailure, InitError, RenderError, ShutdownError};
 pub use handle::TelemetryHandle;
 pub(crate) use logs::RateLimiter;
 pub use metrics::DURATION_BUCKETS_SECONDS;

@@ -2,6 +2,7 @@
 
 use std::time::{Duration, Instant};
 
+use super::error::FlushFailure;
 use super::ShutdownError;
 
 type FlushJob = Box<dyn FnOnce(Duration) -> opentelemetry_sdk::error::OTelSdkResult + Send>;
@@ -44,13 +45,13 @@ where
         match rx.recv_timeout(left) {
             Ok((_, Ok(()))) => {}
             Ok((_, Err(opentelemetry_sdk::error::OTelSdkError::AlreadyShutdown))) => {}
-            Ok((signal, Err(e))) => failures.push(format!("{signal}: {e}")),
+            Ok((signal, Err(source))) => failures.push(FlushFailure { signal, source }),
             Err(_) => return Err(ShutdownError::Timeout(deadline)),
         }
     }
     if failures.is_empty() {
         Ok(())
     } else {
-        Err(ShutdownError::Flush(failures.join("; ")))
+        Err(ShutdownError::Flush(failures))
     }
 }

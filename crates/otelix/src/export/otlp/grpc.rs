@@ -10,12 +10,15 @@ use crate::InitError;
 
 pub(super) fn span_exporter(config: &Config) -> Result<GrpcSpanExporter, InitError> {
     let to = Destination::traces(config);
-    GrpcSpanExporter::new(to.endpoint, to.timeout, metadata(config)).map_err(|e| {
-        InitError::SpanExporter {
+    let uri = to
+        .endpoint
+        .parse()
+        .map_err(|source| InitError::InvalidEndpoint {
+            signal: "traces",
             endpoint: to.endpoint.to_owned(),
-            reason: e.to_string(),
-        }
-    })
+            source,
+        })?;
+    Ok(GrpcSpanExporter::new(uri, to.timeout, metadata(config)))
 }
 
 pub(super) fn metric_exporter(config: &Config) -> Result<MetricExporter, InitError> {

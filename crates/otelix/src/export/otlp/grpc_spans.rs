@@ -47,21 +47,21 @@ impl std::fmt::Debug for GrpcSpanExporter {
 impl GrpcSpanExporter {
     /// A lazily connecting exporter; call inside the export runtime.
     pub(crate) fn new(
-        endpoint: &str,
+        endpoint: http::Uri,
         timeout: Duration,
         metadata: tonic::metadata::MetadataMap,
-    ) -> Result<Self, tonic::transport::Error> {
-        let channel = Endpoint::from_shared(endpoint.to_owned())?
+    ) -> Self {
+        let channel = Endpoint::from(endpoint)
             .timeout(timeout)
             .connect_timeout(timeout)
             .connect_lazy();
-        Ok(GrpcSpanExporter {
+        GrpcSpanExporter {
             client: tonic::client::Grpc::new(channel),
             metadata,
             resource: Vec::new(),
             resource_schema_url: String::new(),
             last_len: AtomicUsize::new(0),
-        })
+        }
     }
 
     fn encode(&self, batch: &[SpanData]) -> Vec<u8> {
