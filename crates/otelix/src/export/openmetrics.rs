@@ -46,128 +46,97 @@ pub fn encode(families: &[MetricFamily], exemplars: Option<&ExemplarRegistry>) -
     for family in families {
         let name = family.name();
         let kind = family.get_field_type();
-        let (base, type_name) = match kind {
-            MetricType::COUNTER => match name.strip_suffix("_total") {
-                Some(base) => (base, "counter"),
-                None => (name, "unknown"),
-            },
-            MetricType::GAUGE => (name, "gauge"),
-            MetricType::HISTOGRAM => (name, "histogram"),
-            MetricType::SUMMARY => (name, "summary"),
-            MetricType::UNTYPED => (name, "unknown"),
-        };
-        let help = family.help();
-        if !help.is_empty() {
-            let _ = writeln!(out, "# HELP {base} {}", escape(help));
-        }
-        let _ = writeln!(out, "# TYPE {base} {type_name}");
-        let keeps_exemplars = kind == MetricType::HISTOGRAM
-            && exemplars.is_some_and(|registry| registry.has_family(name));
+        metadata(&mut out, family);
+        let exemplars =
+            exemplars.filter(|registry| kind == MetricType::HISTOGRAM && registry.has_family(name));
         for metric in family.get_metric() {
             match kind {
                 MetricType::COUNTER => {
-                    sample(
-                        &mut out,
-                        name,
-                        "",
-                        metric,
-                        None,
-                        metric.get_counter().get_value(),
-                    );
+                    let value = metric.get_counter().get_value();
+                    sample(&mut out, name, "", metric, None, value);
                 }
                 MetricType::GAUGE => {
-                    sample(
-                        &mut out,
-                        name,
-                        "",
-                        metric,
-                        None,
-                        metric.get_gauge().get_value(),
-                    );
+                    let value = metric.get_gauge().get_value();
+                    sample(&mut out, name, "", metric, None, value);
                 }
                 // The bridge never writes untyped metrics (the text encoder panics on them).
                 MetricType::UNTYPED => {}
-                MetricType::SUMMARY => {
-                    let summary = metric.get_summary();
-                    for q in summary.get_quantile() {
-                        let quantile = number(q.quantile());
-                        sample(
-                            &mut out,
-                            name,
-                            "",
-                            metric,
-                            Some(("quantile", &quantile)),
-                            q.value(),
-                        );
-                    }
-                    sample(&mut out, name, "_sum", metric, None, summary.sample_sum());
-                    sample(
-                        &mut out,
-                        name,
-                        "_count",
-                        metric,
-                        None,
-                        summary.sample_count() as f64,
-                    );
-                }
-                MetricType::HISTOGRAM => {
-                    let histogram = metric.get_histogram();
-                    // The series' exemplars, found once for all its buckets.
-                    let series = exemplars.filter(|_| keeps_exemplars).and_then(|registry| {
-                        registry.series(
-                            name,
-                            metric.get_label().iter().map(|l| (l.name(), l.value())),
-                        )
-                    });
-                    let exemplar = |bound: f64| series.as_ref().and_then(|s| s.get(bound));
-                    let mut infinity_seen = false;
-                    for bucket in histogram.get_bucket() {
-                        let bound = bucket.upper_bound();
-                        infinity_seen |= bound == f64::INFINITY;
-                        let le = number(bound);
-                        sample(
-                            &mut out,
-                            name,
-                            "_bucket",
-                            metric,
-                            Some(("le", &le)),
-                            bucket.cumulative_count() as f64,
-                        );
-                        with_exemplar(&mut out, exemplar(bound));
-                    }
-                    if !infinity_seen {
-                        sample(
-                            &mut out,
-                            name,
-                            "_bucket",
-                            metric,
-                            Some(("le", "+Inf")),
-                            histogram.get_sample_count() as f64,
-                        );
-                        with_exemplar(&mut out, exemplar(f64::INFINITY));
-                    }
-                    sample(
-                        &mut out,
-                        name,
-                        "_sum",
-                        metric,
-                        None,
-                        histogram.get_sample_sum(),
-                    );
-                    sample(
-                        &mut out,
-                        name,
-                        "_count",
-                        metric,
-                        None,
-                        histogram.get_sample_count() as f64,
-                    );
-                }
+                MetricType::SUMMARY => summary(&mut out, name, metric),
+                MetricType::HISTOGRAM => histogram(&mut out, name, metric, exemplars),
             }
         }
     }
     out.push_str("# EOF\n");
     out
+}
+
+/// The family's `# HELP` and `# TYPE` lines. A counter is named without its `_total`
+/// suffix, as OpenMetrics asks; one whose name lacks it is written as `unknown`.
+fn metadata(out: &mut String, family: &MetricFamily) {
+    let name = family.name();
+    let (base, type_name) = match family.get_field_type() {
+        MetricType::COUNTER => match name.strip_suffix("_total") {
+            Some(base) => (base, "counter"),
+            None => (name, "unknown"),
+        },
+        MetricType::GAUGE => (name, "gauge"),
+        MetricType::HISTOGRAM => (name, "histogram"),
+        MetricType::SUMMARY => (name, "summary"),
+        MetricType::UNTYPED => (name, "unknown"),
+    };
+    let help = family.help();
+    if !help.is_empty() {
+        let _ = writeln!(out, "# HELP {base} {}", escape(help));
+    }
+    let _ = writeln!(out, "# TYPE {base} {type_name}");
+}
+
+fn summary(out: &mut String, name: &str, metric: &Metric) {
+    let summary = metric.get_summary();
+    for q in summary.get_quantile() {
+        let quantile = number(q.quantile());
+        sample(
+            out,
+            name,
+            "",
+            metric,
+            Some(("quantile", &quantile)),
+            q.value(),
+        );
+    }
+    sample(out, name, "_sum", metric, None, summary.sample_sum());
+    let count = summary.sample_count() as f64;
+    sample(out, name, "_count", metric, None, count);
+}
+
+/// A histogram's bucket lines, each followed by its exemplar when `exemplars` keeps one, then
+/// `_sum` and `_count`.
+fn histogram(out: &mut String, name: &str, metric: &Metric, exemplars: Option<&ExemplarRegistry>) {
+    let histogram = metric.get_histogram();
+    // The series' exemplars, found once for all its buckets.
+    let series = exemplars.and_then(|registry| {
+        registry.series(
+            name,
+            metric.get_label().iter().map(|l| (l.name(), l.value())),
+        )
+    });
+    let exemplar = |bound: f64| series.as_ref().and_then(|s| s.get(bound));
+    let mut infinity_seen = false;
+    for bucket in histogram.get_bucket() {
+        let bound = bucket.upper_bound();
+        infinity_seen |= bound == f64::INFINITY;
+        let le = number(bound);
+        let count = bucket.cumulative_count() as f64;
+        sample(out, name, "_bucket", metric, Some(("le", &le)), count);
+        with_exemplar(out, exemplar(bound));
+    }
+    let count = histogram.get_sample_count() as f64;
+    if !infinity_seen {
+        sample(out, name, "_bucket", metric, Some(("le", "+Inf")), count);
+        with_exemplar(out, exemplar(f64::INFINITY));
+    }
+    sample(out, name, "_sum", metric, None, histogram.get_sample_sum());
+    sample(out, name, "_count", metric, None, count);
 }
 
 /// One sample line, without its line end (an exemplar may follow).
