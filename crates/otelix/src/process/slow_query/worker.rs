@@ -11,7 +11,7 @@ use opentelemetry::KeyValue;
 use opentelemetry_semantic_conventions::attribute::{DB_COLLECTION_NAME, DB_SYSTEM_NAME};
 
 use super::n_plus_one::NPlusOneDetector;
-use super::record::{duration_ms, DbSpan, JsonLine, Message};
+use super::record::{duration_ms, DbSpan, JsonLine, Message, Severity};
 use super::route::RouteRegistry;
 use super::writer::LogWriter;
 use super::TRACING_TARGET;
@@ -225,93 +225,109 @@ impl Worker {
         let query = raw_query
             .as_deref()
             .map(|q| sanitize_query_with(q, dialect));
-        let query = query.as_deref();
         let collection = span.collection.as_ref().map(|v| v.as_str());
-        let collection = collection.as_deref();
         let operation = span.operation.as_ref().map(|v| v.as_str());
-        let operation = operation.as_deref();
-        let db_system = db_system.as_deref();
+        let fields = Fields {
+            db_system: db_system.as_deref(),
+            collection: collection.as_deref(),
+            operation: operation.as_deref(),
+            query: query.as_deref(),
+        };
 
         if let Some(severity) = span.severity {
-            let route = self.routes.lookup(span.trace_id);
-            let duration_ms = duration_ms(span.duration);
-            tracing::warn!(
-                target: TRACING_TARGET,
-                trace_id = %span.trace_id,
-                span_id = %span.span_id,
-                severity = severity.as_str(),
-                duration_ms,
-                db_system,
-                collection,
-                operation,
-                route = route.as_deref(),
-                query,
-                "slow database query: {duration_ms} ms",
-            );
-            JsonLine::new(&mut self.line)
-                .timestamp("timestamp", span.end_time)
-                .raw("kind", "\"slow_query\"")
-                .str("severity", severity.as_str())
-                .f64("duration_ms", duration_ms)
-                .opt_str("db_system", db_system)
-                .opt_str("collection", collection)
-                .opt_str("operation", operation)
-                .opt_str("query", query)
-                .trace_id("trace_id", span.trace_id)
-                .span_id("span_id", span.span_id)
-                .opt_str("route", route.as_deref())
-                .str("span_name", &span.name)
-                .finish();
-            self.write_line(now);
+            self.report_slow_query(span, &fields, severity, now);
         }
-
         if self.detector.enabled() {
-            let statement = query.unwrap_or(&span.name);
+            let statement = fields.query.unwrap_or(&span.name);
             let reached = self
                 .detector
                 .observe(span.trace_id, span.parent_span_id, statement, now);
             if let Some(count) = reached {
-                let route = self.routes.lookup(span.trace_id);
-                tracing::warn!(
-                    target: TRACING_TARGET,
-                    trace_id = %span.trace_id,
-                    parent_span_id = %span.parent_span_id,
-                    count,
-                    db_system,
-                    collection,
-                    route = route.as_deref(),
-                    query,
-                    "N+1 query pattern: the same statement ran {count} times under one parent span",
-                );
-                let mut attributes = Vec::with_capacity(2);
-                if let Some(db_system) = db_system {
-                    attributes.push(KeyValue::new(DB_SYSTEM_NAME, db_system.to_owned()));
-                }
-                if let Some(collection) = collection {
-                    attributes.push(KeyValue::new(DB_COLLECTION_NAME, collection.to_owned()));
-                }
-                self.n_plus_one.add(1, &attributes);
-                JsonLine::new(&mut self.line)
-                    .timestamp("timestamp", span.end_time)
-                    .raw("kind", "\"n_plus_one\"")
-                    .str("severity", "warning")
-                    .u64("count", u64::from(count))
-                    .opt_str("db_system", db_system)
-                    .opt_str("collection", collection)
-                    .opt_str("operation", operation)
-                    .opt_str("query", query)
-                    .trace_id("trace_id", span.trace_id)
-                    .span_id("parent_span_id", span.parent_span_id)
-                    .opt_str("route", route.as_deref())
-                    .str("span_name", &span.name)
-                    .finish();
-                self.write_line(now);
+                self.report_n_plus_one(span, &fields, count, now);
             }
         }
-
         if span.local_root {
             self.end_trace(span.trace_id);
         }
+    }
+
+    /// A `tracing` warning and a `"kind":"slow_query"` line.
+    fn report_slow_query(
+        &mut self,
+        span: &DbSpan,
+        fields: &Fields<'_>,
+        severity: Severity,
+        now: Instant,
+    ) {
+        let route = self.routes.lookup(span.trace_id);
+        let duration_ms = duration_ms(span.duration);
+        tracing::warn!(
+            target: TRACING_TARGET,
+            trace_id = %span.trace_id,
+            span_id = %span.span_id,
+            severity = severity.as_str(),
+            duration_ms,
+            db_system = fields.db_system,
+            collection = fields.collection,
+            operation = fields.operation,
+            route = route.as_deref(),
+            query = fields.query,
+            "slow database query: {duration_ms} ms",
+        );
+        JsonLine::new(&mut self.line)
+            .timestamp("timestamp", span.end_time)
+            .raw("kind", "\"slow_query\"")
+            .str("severity", severity.as_str())
+            .f64("duration_ms", duration_ms)
+            .opt_str("db_system", fields.db_system)
+            .opt_str("collection", fields.collection)
+            .opt_str("operation", fields.operation)
+            .opt_str("query", fields.query)
+            .trace_id("trace_id", span.trace_id)
+            .span_id("span_id", span.span_id)
+            .opt_str("route", route.as_deref())
+            .str("span_name", &span.name)
+            .finish();
+        self.write_line(now);
+    }
+
+    /// A `tracing` warning, the `otelix.db.n_plus_one` count and a `"kind":"n_plus_one"` line.
+    fn report_n_plus_one(&mut self, span: &DbSpan, fields: &Fields<'_>, count: u32, now: Instant) {
+        let route = self.routes.lookup(span.trace_id);
+        tracing::warn!(
+            target: TRACING_TARGET,
+            trace_id = %span.trace_id,
+            parent_span_id = %span.parent_span_id,
+            count,
+            db_system = fields.db_system,
+            collection = fields.collection,
+            route = route.as_deref(),
+            query = fields.query,
+            "N+1 query pattern: the same statement ran {count} times under one parent span",
+        );
+        let mut attributes = Vec::with_capacity(2);
+        if let Some(db_system) = fields.db_system {
+            attributes.push(KeyValue::new(DB_SYSTEM_NAME, db_system.to_owned()));
+        }
+        if let Some(collection) = fields.collection {
+            attributes.push(KeyValue::new(DB_COLLECTION_NAME, collection.to_owned()));
+        }
+        self.n_plus_one.add(1, &attributes);
+        JsonLine::new(&mut self.line)
+            .timestamp("timestamp", span.end_time)
+            .raw("kind", "\"n_plus_one\"")
+            .str("severity", "warning")
+            .u64("count", u64::from(count))
+            .opt_str("db_system", fields.db_system)
+            .opt_str("collection", fields.collection)
+            .opt_str("operation", fields.operation)
+            .opt_str("query", fields.query)
+            .trace_id("trace_id", span.trace_id)
+            .span_id("parent_span_id", span.parent_span_id)
+            .opt_str("route", route.as_deref())
+            .str("span_name", &span.name)
+            .finish();
+        self.write_line(now);
     }
 
     fn write_line(&mut self, now: Instant) {
@@ -323,4 +339,13 @@ impl Worker {
                 .fetch_add(1, Ordering::Relaxed);
         }
     }
+}
+
+/// What a slow-query or N+1 report says of the statement: read from the span's attributes, the
+/// query sanitized.
+struct Fields<'a> {
+    db_system: Option<&'a str>,
+    collection: Option<&'a str>,
+    operation: Option<&'a str>,
+    query: Option<&'a str>,
 }
