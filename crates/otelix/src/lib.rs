@@ -33,11 +33,12 @@
 //!
 //! # Where things live
 //!
-//! The modules follow the data's path, from set-up to the wire:
+//! The modules follow the data's path, from set-up to the wire (`docs/architecture.md` draws
+//! it, step by step):
 //!
 //! | module | what it holds |
 //! |---|---|
-//! | `config` | [`Config`], its builder, the environment variables, [`ConfigError`] |
+//! | `config` | [`Config`], its builder, the settings table every default is written in once ([`ENV_VARS`]), [`ConfigError`] |
 //! | `pipeline` | [`init`], [`Telemetry`]: the tracer, meter and logger providers, sampler, resource, log lines, shutdown |
 //! | `process` | span and log processors: [`BatchExportProcessor`], [`BatchLogExportProcessor`], [`SlowQueryProcessor`] |
 //! | `export` | OTLP exporters, and the `/metrics` side: [`openmetrics`], [`exemplars`] |
