@@ -62,8 +62,8 @@ pub mod sql;
 pub use otelix_macros::{external, job};
 
 pub use config::{
-    BatchSettings, Config, ConfigBuilder, ConfigError, EnvVar, Environment, Exporters, LogFormat,
-    Protocol, SamplerKind, ENV_VARS,
+    BatchSettings, Compression, Config, ConfigBuilder, ConfigError, EnvVar, Environment, Exporters,
+    LogFormat, OtlpExport, Protocol, SamplerKind, Secret, SettingPath, Signal, TlsFiles, ENV_VARS,
 };
 pub use context::{
     propagator, sanitize_request_id, HeaderExtractor, HeaderInjector, RequestRoute,

@@ -12,18 +12,53 @@ const BEGIN: &str = "<!-- configuration-table: generated from otelix::ENV_VARS; 
                      OTELIX_BLESS=1 cargo test -p otelix --test readme rewrites it -->";
 const END: &str = "<!-- /configuration-table -->";
 
-/// The table as the README shows it: one row per variable, in the settings table's order.
+/// A per-signal form of an OTLP setting (`OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE`) that says no
+/// more than its general form: shown in the general form's row.
+fn folded(var: &otelix::EnvVar) -> bool {
+    var.meaning.starts_with("as OTEL_EXPORTER_OTLP_") && var.meaning.ends_with(" only")
+}
+
+/// The per-signal forms folded into `general`'s row.
+fn per_signal(general: &otelix::EnvVar) -> Vec<&'static otelix::EnvVar> {
+    let Some(suffix) = general.name.strip_prefix("OTEL_EXPORTER_OTLP_") else {
+        return Vec::new();
+    };
+    otelix::ENV_VARS
+        .iter()
+        .filter(|var| folded(var))
+        .filter(|var| {
+            ["TRACES", "METRICS", "LOGS"]
+                .iter()
+                .any(|signal| var.name == format!("OTEL_EXPORTER_OTLP_{signal}_{suffix}"))
+        })
+        .collect()
+}
+
+/// The table as the README shows it: one row per variable, in the settings table's order, a
+/// setting's per-signal forms in its row.
 fn rendered() -> String {
     let mut table = String::from(
         "| Variable | Value | Default | Builder method | Meaning |\n|---|---|---|---|---|\n",
     );
-    for var in otelix::ENV_VARS {
+    for var in otelix::ENV_VARS.iter().filter(|var| !folded(var)) {
+        let signals = per_signal(var);
+        let mut names = format!("`{}`", var.name);
+        let mut builders = format!("`{}`", var.builder);
+        if !signals.is_empty() {
+            let list = |field: fn(&otelix::EnvVar) -> &'static str| {
+                signals
+                    .iter()
+                    .map(|v| format!("`{}`", field(v)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            names.push_str(&format!(" (per signal: {})", list(|v| v.name)));
+            builders.push_str(&format!(", {}", list(|v| v.builder)));
+        }
         table.push_str(&format!(
-            "| `{}` | {} | {} | `{}` | {} |\n",
-            var.name,
+            "| {names} | {} | {} | {builders} | {} |\n",
             var.value,
             var.default.replace('|', "\\|"),
-            var.builder,
             var.meaning.replace('|', "\\|"),
         ));
     }
@@ -39,6 +74,18 @@ fn readme_configuration_table_is_the_settings_table() {
         &rendered(),
         "OTELIX_BLESS=1 cargo test -p otelix --test readme",
     );
+}
+
+#[test]
+fn every_per_signal_form_is_shown_in_its_general_row() {
+    let table = rendered();
+    for var in otelix::ENV_VARS {
+        assert!(
+            table.contains(&format!("`{}`", var.name)),
+            "{} is not in the table",
+            var.name
+        );
+    }
 }
 
 #[test]

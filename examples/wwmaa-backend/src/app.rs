@@ -200,7 +200,7 @@ impl Application {
         } else {
             out.push_str(&format!(
                 "  telemetry   OTLP {} {} ({})\n",
-                config.protocol().as_str(),
+                config.otlp(otelix::Signal::Traces).protocol.as_str(),
                 config.traces_endpoint(),
                 signals.join(", ")
             ));

@@ -35,8 +35,10 @@
 //! | `types.rs`, `error.rs` | the value types ([`Protocol`], [`SamplerKind`], ...) and [`ConfigError`] |
 
 mod error;
+mod otlp;
 mod parse;
 mod resolve;
+mod resolve_otlp;
 mod settings;
 mod table;
 mod types;
@@ -48,10 +50,10 @@ use std::time::Duration;
 use crate::process::SlowQuerySettings;
 
 pub use error::ConfigError;
+pub use otlp::{Compression, OtlpExport, SettingPath, Signal, TlsFiles};
 pub use settings::ENV_VARS;
 pub use table::EnvVar;
-use types::Secret;
-pub use types::{BatchSettings, Environment, Exporters, LogFormat, Protocol, SamplerKind};
+pub use types::{BatchSettings, Environment, Exporters, LogFormat, Protocol, SamplerKind, Secret};
 
 /// A validated configuration. Build one with [`Config::builder`] or [`Config::from_env`].
 #[derive(Debug, Clone)]
@@ -61,12 +63,7 @@ pub struct Config {
     service_version: Option<String>,
     resource_attributes: Vec<(String, String)>,
     environment: Environment,
-    protocol: Protocol,
-    traces_endpoint: String,
-    metrics_endpoint_otlp: String,
-    logs_endpoint: String,
-    otlp_headers: Vec<(String, String)>,
-    otlp_timeout: Duration,
+    otlp: [OtlpExport; 3],
     sampler: SamplerKind,
     traces_exporters: Exporters,
     metrics_exporters: Exporters,
@@ -120,29 +117,22 @@ impl Config {
     pub fn environment(&self) -> Environment {
         self.environment
     }
-    /// The OTLP transport.
-    pub fn protocol(&self) -> Protocol {
-        self.protocol
+    /// One signal's OTLP exporter settings: protocol, endpoint, headers, compression,
+    /// timeout and TLS files, each from the signal's own setting or the general one.
+    pub fn otlp(&self, signal: Signal) -> &OtlpExport {
+        &self.otlp[signal.index()]
     }
-    /// The URL spans are exported to.
+    /// The URL spans are exported to (`otlp(Signal::Traces).endpoint`).
     pub fn traces_endpoint(&self) -> &str {
-        &self.traces_endpoint
+        &self.otlp(Signal::Traces).endpoint
     }
-    /// The URL metrics are exported to over OTLP.
+    /// The URL metrics are exported to over OTLP (`otlp(Signal::Metrics).endpoint`).
     pub fn otlp_metrics_endpoint(&self) -> &str {
-        &self.metrics_endpoint_otlp
+        &self.otlp(Signal::Metrics).endpoint
     }
-    /// The URL log records are exported to.
+    /// The URL log records are exported to (`otlp(Signal::Logs).endpoint`).
     pub fn logs_endpoint(&self) -> &str {
-        &self.logs_endpoint
-    }
-    /// Headers sent with every OTLP request.
-    pub fn otlp_headers(&self) -> &[(String, String)] {
-        &self.otlp_headers
-    }
-    /// Time allowed for one OTLP request.
-    pub fn otlp_timeout(&self) -> Duration {
-        self.otlp_timeout
+        &self.otlp(Signal::Logs).endpoint
     }
     /// The trace sampler.
     pub fn sampler(&self) -> SamplerKind {
@@ -222,7 +212,8 @@ pub struct ConfigBuilder {
     default_service_name: Option<String>,
     service_version: Option<String>,
     resource_attributes: Vec<(String, String)>,
-    otlp_headers: Vec<(String, String)>,
+    otlp_headers: Vec<(String, Secret)>,
+    signal_headers: [Vec<(String, Secret)>; 3],
     sampler: Option<SamplerKind>,
     metrics_bearer_token: Option<Secret>,
 }
@@ -249,10 +240,34 @@ impl ConfigBuilder {
         self.resource_attributes.push((key.into(), value.into()));
         self
     }
-    /// Adds a header to every OTLP request; wins over the same key (in any case) in
-    /// `OTEL_EXPORTER_OTLP_HEADERS`. Default none.
+    /// Adds a header to every OTLP request of every signal; wins over the same name (in any
+    /// case) in `OTEL_EXPORTER_OTLP_HEADERS` and its per-signal forms. Default none. The value
+    /// is a secret: it never appears in `Debug` output or errors.
     pub fn with_otlp_header(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.otlp_headers.push((key.into(), value.into()));
+        self.otlp_headers.push((key.into(), Secret(value.into())));
+        self
+    }
+    /// Adds a header to every OTLP request of spans; wins over the same name in
+    /// [`with_otlp_header`](Self::with_otlp_header) and the variables.
+    pub fn with_otlp_traces_header(self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.with_signal_header(Signal::Traces, key.into(), value.into())
+    }
+    /// Adds a header to every OTLP request of metrics; wins over the same name in
+    /// [`with_otlp_header`](Self::with_otlp_header) and the variables.
+    pub fn with_otlp_metrics_header(
+        self,
+        key: impl Into<String>,
+        value: impl Into<String>,
+    ) -> Self {
+        self.with_signal_header(Signal::Metrics, key.into(), value.into())
+    }
+    /// Adds a header to every OTLP request of log records; wins over the same name in
+    /// [`with_otlp_header`](Self::with_otlp_header) and the variables.
+    pub fn with_otlp_logs_header(self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.with_signal_header(Signal::Logs, key.into(), value.into())
+    }
+    fn with_signal_header(mut self, signal: Signal, key: String, value: String) -> Self {
+        self.signal_headers[signal.index()].push((key, Secret(value)));
         self
     }
     /// The trace sampler, with its ratio. Default parent-based always-on; env
@@ -299,5 +314,7 @@ impl ConfigBuilder {
     }
 }
 
+#[cfg(test)]
+mod otlp_tests;
 #[cfg(test)]
 mod tests;

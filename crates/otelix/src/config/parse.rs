@@ -121,10 +121,26 @@ pub(super) fn owned_name(raw: String) -> Result<String, &'static str> {
     name(&raw)
 }
 
-/// An OTLP endpoint: an absolute `http` or `https` URL with a host and no query or fragment.
+/// An OTLP endpoint: an absolute `http` or `https` URL with a host and no query or fragment,
+/// or, for gRPC, `host:port` without a scheme (which `OTEL_EXPORTER_OTLP_INSECURE` completes).
 pub(super) fn endpoint(raw: &str) -> Result<String, &'static str> {
-    const EXPECTED: &str = "an http:// or https:// URL with a host, such as http://localhost:4317";
+    const EXPECTED: &str = "an http:// or https:// URL with a host, such as http://localhost:4317 \
+                            (or host:port for gRPC)";
     let trimmed = raw.trim();
+    if !trimmed.contains("://") {
+        // Read as if it had a scheme, and give it back without one.
+        let url = url::Url::parse(&format!("http://{trimmed}")).map_err(|_| EXPECTED)?;
+        let bare = url.host_str().is_some_and(|h| !h.is_empty())
+            && url.port().is_some()
+            && url.path() == "/"
+            && url.query().is_none()
+            && url.fragment().is_none()
+            && url.username().is_empty();
+        return match url.as_str().strip_prefix("http://") {
+            Some(rest) if bare => Ok(rest.trim_end_matches('/').to_owned()),
+            _ => Err(EXPECTED),
+        };
+    }
     let url = url::Url::parse(trimmed).map_err(|_| EXPECTED)?;
     let scheme_ok = matches!(url.scheme(), "http" | "https");
     let host_ok = url.host_str().is_some_and(|h| !h.is_empty());
@@ -218,6 +234,23 @@ pub(super) fn valid_header(key: &str, value: &str) -> Result<(), &'static str> {
     }
 }
 
+/// What an error shows of a secret: its length only.
+pub(super) fn hidden(secret: &str) -> String {
+    format!("({} characters, hidden)", secret.chars().count())
+}
+
+/// What an error shows of a header list: the names, each value replaced, so a malformed entry
+/// can be found without an API key reaching a log.
+pub(super) fn header_keys(raw: &str) -> String {
+    raw.split(',')
+        .map(|member| match member.split_once('=') {
+            Some((key, _)) => format!("{}=(hidden)", key.trim()),
+            None => "(an entry without '=', hidden)".to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// A bearer token: 16 to 256 visible ASCII characters (RFC 6750's token68 and more).
 pub(super) fn bearer_token(raw: &str) -> Result<Secret, &'static str> {
     let token = raw.trim();
@@ -272,8 +305,10 @@ mod tests {
             endpoint("http://bücher.example:4317").as_deref(),
             Ok("http://xn--bcher-kva.example:4317")
         );
+        assert_eq!(endpoint("collector:4317").as_deref(), Ok("collector:4317"));
         for bad in [
-            "collector:4317",
+            "collector",
+            "collector:4317/path",
             "localhost",
             "ftp://x",
             "http://",

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use super::error::ConfigError;
 use super::settings::*;
 use super::table::Setting;
-use super::types::{BatchSettings, Environment, LogFormat, Protocol, SamplerKind, Secret};
+use super::types::{BatchSettings, Environment, LogFormat, SamplerKind, Secret};
 use super::{Config, ConfigBuilder};
 use crate::process::SlowQuerySettings;
 
@@ -55,15 +55,42 @@ impl<'a> Vars<'a> {
         code: Option<T>,
     ) -> Result<Option<T>, ConfigError> {
         if let Some(value) = code {
-            let shown = format!("{value:?}");
-            return (setting.check)(value)
-                .map(Some)
-                .map_err(|expected| setting.invalid_setting(shown.trim_matches('"'), expected));
+            return checked(setting, value).map(Some);
         }
         match self.env(setting)? {
             Some(value) => Ok(Some(value)),
             None => setting.default_value(),
         }
+    }
+
+    /// A per-signal setting: the value set in code for the signal, else in code for every
+    /// signal, else the signal's variable, else the general variable, else the general row's
+    /// default (see [`otlp`](super::otlp) for why code comes first).
+    pub(super) fn layered<T: Debug>(
+        &self,
+        settings: [&Setting<T>; 2],
+        code: [Option<T>; 2],
+    ) -> Result<Option<T>, ConfigError> {
+        Ok(self.layered_from(settings, code)?.map(|(value, _)| value))
+    }
+
+    /// As [`Vars::layered`], with where the value came from: the builder method or the
+    /// variable that set it (the general row's name for its default).
+    pub(super) fn layered_from<T: Debug>(
+        &self,
+        [specific, general]: [&Setting<T>; 2],
+        [code_specific, code_general]: [Option<T>; 2],
+    ) -> Result<Option<(T, &'static str)>, ConfigError> {
+        if let Some(value) = code_specific {
+            return checked(specific, value).map(|v| Some((v, specific.var.builder)));
+        }
+        if let Some(value) = code_general {
+            return checked(general, value).map(|v| Some((v, general.var.builder)));
+        }
+        if let Some(value) = self.env(specific)? {
+            return Ok(Some((value, specific.name())));
+        }
+        Ok(self.value(general, None)?.map(|v| (v, general.name())))
     }
 
     /// As [`Vars::value`], for a row with a default.
@@ -94,19 +121,14 @@ impl ConfigBuilder {
                 Environment::Production => LogFormat::Json,
             },
         };
-        let export = self.export(vars)?;
+        let otlp = self.otlp(vars)?;
         Ok(Config {
             sdk_disabled: vars.get(&OTEL_SDK_DISABLED, code.sdk_disabled)?,
             service_name,
             service_version,
             resource_attributes,
             environment,
-            protocol: export.protocol,
-            traces_endpoint: export.traces_endpoint,
-            metrics_endpoint_otlp: export.metrics_endpoint,
-            logs_endpoint: export.logs_endpoint,
-            otlp_headers: export.headers,
-            otlp_timeout: vars.get(&OTEL_EXPORTER_OTLP_TIMEOUT, code.otlp_timeout)?,
+            otlp,
             sampler: self.sampler(vars)?,
             traces_exporters: vars.get(&OTEL_TRACES_EXPORTER, code.traces_exporters)?,
             metrics_exporters: vars.get(&OTEL_METRICS_EXPORTER, code.metrics_exporters)?,
@@ -155,67 +177,6 @@ impl ConfigBuilder {
             service_name,
             service_version,
             resource_attributes: from_env,
-        })
-    }
-
-    fn export(&self, vars: &Vars<'_>) -> Result<Export, ConfigError> {
-        let code = &self.code;
-        let protocol = vars
-            .value(&OTEL_EXPORTER_OTLP_PROTOCOL, code.protocol)?
-            .unwrap_or(
-                if cfg!(feature = "otlp-grpc") || !cfg!(feature = "otlp-http") {
-                    Protocol::Grpc
-                } else {
-                    Protocol::HttpProtobuf
-                },
-            );
-        let base = vars
-            .value(&OTEL_EXPORTER_OTLP_ENDPOINT, code.endpoint.clone())?
-            .unwrap_or_else(|| protocol.default_endpoint().to_owned());
-        let signal = |setting: &Setting<String>, code: &Option<String>, path: &str| {
-            Ok::<_, ConfigError>(match vars.value(setting, code.clone())? {
-                Some(url) => url,
-                // gRPC routes by service name, not by path: the base URL serves every signal.
-                None if protocol == Protocol::Grpc => base.clone(),
-                None => format!("{base}{path}"),
-            })
-        };
-        let traces_endpoint = signal(
-            &OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
-            &code.traces_endpoint,
-            "/v1/traces",
-        )?;
-        let metrics_endpoint = signal(
-            &OTEL_EXPORTER_OTLP_METRICS_ENDPOINT,
-            &code.metrics_endpoint_otlp,
-            "/v1/metrics",
-        )?;
-        let logs_endpoint = signal(
-            &OTEL_EXPORTER_OTLP_LOGS_ENDPOINT,
-            &code.logs_endpoint,
-            "/v1/logs",
-        )?;
-
-        let mut headers = vars.env(&OTEL_EXPORTER_OTLP_HEADERS)?.unwrap_or_default();
-        // Header names are case-insensitive: one set in code replaces the variable's.
-        headers.retain(|(k, _)| {
-            !self
-                .otlp_headers
-                .iter()
-                .any(|(ck, _)| ck.eq_ignore_ascii_case(k))
-        });
-        for (key, value) in &self.otlp_headers {
-            super::parse::valid_header(key, value).map_err(|expected| {
-                OTEL_EXPORTER_OTLP_HEADERS.invalid_setting(&format!("{key}={value}"), expected)
-            })?;
-            headers.push((key.clone(), value.clone()));
-        }
-        Ok(Export {
-            protocol,
-            traces_endpoint,
-            metrics_endpoint,
-            logs_endpoint,
-            headers,
         })
     }
 
@@ -327,13 +288,11 @@ struct Identity {
     resource_attributes: Vec<(String, String)>,
 }
 
-/// The OTLP destination: protocol, one URL per signal, headers.
-struct Export {
-    protocol: Protocol,
-    traces_endpoint: String,
-    metrics_endpoint: String,
-    logs_endpoint: String,
-    headers: Vec<(String, String)>,
+/// A value set in code, checked by its row.
+fn checked<T: Debug>(setting: &Setting<T>, value: T) -> Result<T, ConfigError> {
+    let shown = format!("{value:?}");
+    (setting.check)(value)
+        .map_err(|expected| setting.invalid_setting(shown.trim_matches('"'), expected))
 }
 
 /// The specification requires batch <= queue; say so rather than clamping silently.

@@ -11,6 +11,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::otlp::Compression;
 use super::parse;
 use super::table::settings;
 use super::types::{Environment, Exporters, LogFormat, Protocol, SamplerName, Secret};
@@ -82,6 +83,7 @@ settings! {
         default: Unset("(none)"),
         meaning: "headers sent with every export, key=value,key=value (values percent-encoded)",
         parse: parse::headers,
+        show: parse::header_keys,
         builder: with_otlp_header,
     }
     OTEL_EXPORTER_OTLP_TIMEOUT: Duration {
@@ -91,6 +93,227 @@ settings! {
         parse: parse::positive_millis,
         check: parse::positive_duration,
         builder: with_otlp_timeout(otlp_timeout),
+    }
+    OTEL_EXPORTER_OTLP_COMPRESSION: Compression {
+        value: "gzip or none",
+        default: Parsed("none"),
+        meaning: "compression of export request bodies",
+        parse: Compression::parse,
+        builder: with_otlp_compression(otlp_compression),
+    }
+    OTEL_EXPORTER_OTLP_INSECURE: bool {
+        value: "boolean",
+        default: Parsed("false"),
+        meaning: "for a gRPC endpoint written without a scheme (collector:4317): true connects in plaintext, false over TLS; an http:// or https:// endpoint decides by its scheme",
+        parse: parse::bool,
+        builder: with_otlp_insecure(otlp_insecure),
+    }
+    OTEL_EXPORTER_OTLP_CERTIFICATE: PathBuf {
+        value: "file path",
+        default: Unset("(none: the system's roots)"),
+        meaning: "PEM bundle of the certificate authorities that verify the collector's certificate, instead of the system's roots",
+        parse: parse::file_path,
+        check: parse::checked_file_path,
+        builder: with_otlp_certificate(otlp_certificate, into),
+    }
+    OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE: PathBuf {
+        value: "file path",
+        default: Unset("(none)"),
+        meaning: "PEM certificate chain presented to the collector (mTLS), with OTEL_EXPORTER_OTLP_CLIENT_KEY",
+        parse: parse::file_path,
+        check: parse::checked_file_path,
+        builder: with_otlp_client_certificate(otlp_client_certificate, into),
+    }
+    OTEL_EXPORTER_OTLP_CLIENT_KEY: PathBuf {
+        value: "file path",
+        default: Unset("(none)"),
+        meaning: "PEM private key of the client certificate (mTLS)",
+        parse: parse::file_path,
+        check: parse::checked_file_path,
+        builder: with_otlp_client_key(otlp_client_key, into),
+    }
+    OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: Protocol {
+        value: "grpc or http/protobuf",
+        default: Derived("(OTEL_EXPORTER_OTLP_PROTOCOL)"),
+        meaning: "as OTEL_EXPORTER_OTLP_PROTOCOL, for traces only",
+        parse: Protocol::parse,
+        builder: with_otlp_traces_protocol(otlp_traces_protocol),
+    }
+    OTEL_EXPORTER_OTLP_TRACES_HEADERS: Vec<(String, String)> {
+        value: "key=value list",
+        default: Unset("(OTEL_EXPORTER_OTLP_HEADERS)"),
+        meaning: "as OTEL_EXPORTER_OTLP_HEADERS, for traces only",
+        parse: parse::headers,
+        show: parse::header_keys,
+        builder: with_otlp_traces_header,
+    }
+    OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: Duration {
+        value: "milliseconds",
+        default: Derived("(OTEL_EXPORTER_OTLP_TIMEOUT)"),
+        meaning: "as OTEL_EXPORTER_OTLP_TIMEOUT, for traces only",
+        parse: parse::positive_millis,
+        check: parse::positive_duration,
+        builder: with_otlp_traces_timeout(otlp_traces_timeout),
+    }
+    OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: Compression {
+        value: "gzip or none",
+        default: Derived("(OTEL_EXPORTER_OTLP_COMPRESSION)"),
+        meaning: "as OTEL_EXPORTER_OTLP_COMPRESSION, for traces only",
+        parse: Compression::parse,
+        builder: with_otlp_traces_compression(otlp_traces_compression),
+    }
+    OTEL_EXPORTER_OTLP_TRACES_INSECURE: bool {
+        value: "boolean",
+        default: Derived("(OTEL_EXPORTER_OTLP_INSECURE)"),
+        meaning: "as OTEL_EXPORTER_OTLP_INSECURE, for traces only",
+        parse: parse::bool,
+        builder: with_otlp_traces_insecure(otlp_traces_insecure),
+    }
+    OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE: PathBuf {
+        value: "file path",
+        default: Derived("(OTEL_EXPORTER_OTLP_CERTIFICATE)"),
+        meaning: "as OTEL_EXPORTER_OTLP_CERTIFICATE, for traces only",
+        parse: parse::file_path,
+        check: parse::checked_file_path,
+        builder: with_otlp_traces_certificate(otlp_traces_certificate, into),
+    }
+    OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE: PathBuf {
+        value: "file path",
+        default: Derived("(OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE)"),
+        meaning: "as OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE, for traces only",
+        parse: parse::file_path,
+        check: parse::checked_file_path,
+        builder: with_otlp_traces_client_certificate(otlp_traces_client_certificate, into),
+    }
+    OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY: PathBuf {
+        value: "file path",
+        default: Derived("(OTEL_EXPORTER_OTLP_CLIENT_KEY)"),
+        meaning: "as OTEL_EXPORTER_OTLP_CLIENT_KEY, for traces only",
+        parse: parse::file_path,
+        check: parse::checked_file_path,
+        builder: with_otlp_traces_client_key(otlp_traces_client_key, into),
+    }
+    OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: Protocol {
+        value: "grpc or http/protobuf",
+        default: Derived("(OTEL_EXPORTER_OTLP_PROTOCOL)"),
+        meaning: "as OTEL_EXPORTER_OTLP_PROTOCOL, for metrics only",
+        parse: Protocol::parse,
+        builder: with_otlp_metrics_protocol(otlp_metrics_protocol),
+    }
+    OTEL_EXPORTER_OTLP_METRICS_HEADERS: Vec<(String, String)> {
+        value: "key=value list",
+        default: Unset("(OTEL_EXPORTER_OTLP_HEADERS)"),
+        meaning: "as OTEL_EXPORTER_OTLP_HEADERS, for metrics only",
+        parse: parse::headers,
+        show: parse::header_keys,
+        builder: with_otlp_metrics_header,
+    }
+    OTEL_EXPORTER_OTLP_METRICS_TIMEOUT: Duration {
+        value: "milliseconds",
+        default: Derived("(OTEL_EXPORTER_OTLP_TIMEOUT)"),
+        meaning: "as OTEL_EXPORTER_OTLP_TIMEOUT, for metrics only",
+        parse: parse::positive_millis,
+        check: parse::positive_duration,
+        builder: with_otlp_metrics_timeout(otlp_metrics_timeout),
+    }
+    OTEL_EXPORTER_OTLP_METRICS_COMPRESSION: Compression {
+        value: "gzip or none",
+        default: Derived("(OTEL_EXPORTER_OTLP_COMPRESSION)"),
+        meaning: "as OTEL_EXPORTER_OTLP_COMPRESSION, for metrics only",
+        parse: Compression::parse,
+        builder: with_otlp_metrics_compression(otlp_metrics_compression),
+    }
+    OTEL_EXPORTER_OTLP_METRICS_INSECURE: bool {
+        value: "boolean",
+        default: Derived("(OTEL_EXPORTER_OTLP_INSECURE)"),
+        meaning: "as OTEL_EXPORTER_OTLP_INSECURE, for metrics only",
+        parse: parse::bool,
+        builder: with_otlp_metrics_insecure(otlp_metrics_insecure),
+    }
+    OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE: PathBuf {
+        value: "file path",
+        default: Derived("(OTEL_EXPORTER_OTLP_CERTIFICATE)"),
+        meaning: "as OTEL_EXPORTER_OTLP_CERTIFICATE, for metrics only",
+        parse: parse::file_path,
+        check: parse::checked_file_path,
+        builder: with_otlp_metrics_certificate(otlp_metrics_certificate, into),
+    }
+    OTEL_EXPORTER_OTLP_METRICS_CLIENT_CERTIFICATE: PathBuf {
+        value: "file path",
+        default: Derived("(OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE)"),
+        meaning: "as OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE, for metrics only",
+        parse: parse::file_path,
+        check: parse::checked_file_path,
+        builder: with_otlp_metrics_client_certificate(otlp_metrics_client_certificate, into),
+    }
+    OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY: PathBuf {
+        value: "file path",
+        default: Derived("(OTEL_EXPORTER_OTLP_CLIENT_KEY)"),
+        meaning: "as OTEL_EXPORTER_OTLP_CLIENT_KEY, for metrics only",
+        parse: parse::file_path,
+        check: parse::checked_file_path,
+        builder: with_otlp_metrics_client_key(otlp_metrics_client_key, into),
+    }
+    OTEL_EXPORTER_OTLP_LOGS_PROTOCOL: Protocol {
+        value: "grpc or http/protobuf",
+        default: Derived("(OTEL_EXPORTER_OTLP_PROTOCOL)"),
+        meaning: "as OTEL_EXPORTER_OTLP_PROTOCOL, for logs only",
+        parse: Protocol::parse,
+        builder: with_otlp_logs_protocol(otlp_logs_protocol),
+    }
+    OTEL_EXPORTER_OTLP_LOGS_HEADERS: Vec<(String, String)> {
+        value: "key=value list",
+        default: Unset("(OTEL_EXPORTER_OTLP_HEADERS)"),
+        meaning: "as OTEL_EXPORTER_OTLP_HEADERS, for logs only",
+        parse: parse::headers,
+        show: parse::header_keys,
+        builder: with_otlp_logs_header,
+    }
+    OTEL_EXPORTER_OTLP_LOGS_TIMEOUT: Duration {
+        value: "milliseconds",
+        default: Derived("(OTEL_EXPORTER_OTLP_TIMEOUT)"),
+        meaning: "as OTEL_EXPORTER_OTLP_TIMEOUT, for logs only",
+        parse: parse::positive_millis,
+        check: parse::positive_duration,
+        builder: with_otlp_logs_timeout(otlp_logs_timeout),
+    }
+    OTEL_EXPORTER_OTLP_LOGS_COMPRESSION: Compression {
+        value: "gzip or none",
+        default: Derived("(OTEL_EXPORTER_OTLP_COMPRESSION)"),
+        meaning: "as OTEL_EXPORTER_OTLP_COMPRESSION, for logs only",
+        parse: Compression::parse,
+        builder: with_otlp_logs_compression(otlp_logs_compression),
+    }
+    OTEL_EXPORTER_OTLP_LOGS_INSECURE: bool {
+        value: "boolean",
+        default: Derived("(OTEL_EXPORTER_OTLP_INSECURE)"),
+        meaning: "as OTEL_EXPORTER_OTLP_INSECURE, for logs only",
+        parse: parse::bool,
+        builder: with_otlp_logs_insecure(otlp_logs_insecure),
+    }
+    OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE: PathBuf {
+        value: "file path",
+        default: Derived("(OTEL_EXPORTER_OTLP_CERTIFICATE)"),
+        meaning: "as OTEL_EXPORTER_OTLP_CERTIFICATE, for logs only",
+        parse: parse::file_path,
+        check: parse::checked_file_path,
+        builder: with_otlp_logs_certificate(otlp_logs_certificate, into),
+    }
+    OTEL_EXPORTER_OTLP_LOGS_CLIENT_CERTIFICATE: PathBuf {
+        value: "file path",
+        default: Derived("(OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE)"),
+        meaning: "as OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE, for logs only",
+        parse: parse::file_path,
+        check: parse::checked_file_path,
+        builder: with_otlp_logs_client_certificate(otlp_logs_client_certificate, into),
+    }
+    OTEL_EXPORTER_OTLP_LOGS_CLIENT_KEY: PathBuf {
+        value: "file path",
+        default: Derived("(OTEL_EXPORTER_OTLP_CLIENT_KEY)"),
+        meaning: "as OTEL_EXPORTER_OTLP_CLIENT_KEY, for logs only",
+        parse: parse::file_path,
+        check: parse::checked_file_path,
+        builder: with_otlp_logs_client_key(otlp_logs_client_key, into),
     }
     OTEL_TRACES_SAMPLER: SamplerName {
         value: "sampler name",
@@ -252,7 +475,7 @@ settings! {
         meaning: "when set (16 to 256 visible ASCII characters), /metrics and /metrics/summary answer 401 unless the request carries Authorization: Bearer <token>",
         parse: parse::bearer_token,
         check: parse::checked_bearer_token,
-        secret: true,
+        show: parse::hidden,
         builder: with_metrics_bearer_token,
     }
     LOG_FORMAT: LogFormat {

@@ -49,8 +49,9 @@ pub(crate) struct Setting<T: 'static> {
     pub(crate) parse: fn(&str) -> Result<T, &'static str>,
     /// Checks (and normalises) a value set in code; `Err` says what would have been accepted.
     pub(crate) check: fn(T) -> Result<T, &'static str>,
-    /// Errors never show a secret's value, only its length.
-    pub(crate) secret: bool,
+    /// What an error may show of a value: the value itself, or for a secret what identifies
+    /// it without revealing it (a length, the header names).
+    pub(crate) show: fn(&str) -> String,
 }
 
 impl<T> Setting<T> {
@@ -109,19 +110,20 @@ impl<T> Setting<T> {
         }
     }
 
-    /// What an error may show of a value: the value, or for a secret its length only.
+    /// What an error may show of a value.
     pub(crate) fn shown(&self, value: &str) -> String {
-        if self.secret {
-            format!("({} characters, hidden)", value.chars().count())
-        } else {
-            value.to_owned()
-        }
+        (self.show)(value)
     }
 }
 
 /// Accepts a value set in code as it is.
 pub(crate) fn any<T>(value: T) -> Result<T, &'static str> {
     Ok(value)
+}
+
+/// Shows a value in an error as it is.
+pub(crate) fn as_is(value: &str) -> String {
+    value.to_owned()
 }
 
 /// Builds the settings table from its rows; see the module docs.
@@ -138,7 +140,7 @@ macro_rules! settings {
             meaning: $meaning:literal,
             parse: $parse:expr,
             $(check: $check:expr,)?
-            $(secret: $secret:literal,)?
+            $(show: $show:expr,)?
             builder: $builder:ident $(($field:ident $(, $into:ident)?))?,
         }
     )*) => {
@@ -156,7 +158,7 @@ macro_rules! settings {
                     default: $crate::config::table::DefaultValue::$dkind,
                     parse: $parse,
                     check: settings!(@check $($check)?),
-                    secret: false $(|| $secret)?,
+                    show: settings!(@show $($show)?),
                 };
         )*
 
@@ -212,6 +214,8 @@ macro_rules! settings {
         }
     };
     (@check) => { $crate::config::table::any };
+    (@show) => { $crate::config::table::as_is };
+    (@show $show:expr) => { $show };
     (@check $check:expr) => { $check };
 }
 

@@ -227,9 +227,18 @@ impl Default for BatchSettings {
     }
 }
 
-/// A secret setting: its `Debug` never shows the value.
+/// A secret setting's value (a token, a header carrying an API key): its `Debug` never shows
+/// it, so neither does a configuration dump; [`Secret::expose`] does, for the code that sends
+/// it.
 #[derive(Clone, PartialEq, Eq)]
-pub(crate) struct Secret(pub(crate) String);
+pub struct Secret(pub(crate) String);
+
+impl Secret {
+    /// The value itself.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
 
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

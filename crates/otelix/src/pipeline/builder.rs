@@ -18,7 +18,7 @@ use super::metrics::seconds_histogram_view;
 use super::resource::resource;
 use super::traces::{sampler, BoxedProcessor, ObserveThenExport};
 use super::{InitError, Telemetry, TelemetryHandle, SCOPE_NAME};
-use crate::config::{Config, Protocol};
+use crate::config::{Config, Protocol, Signal};
 use crate::export::exemplars::ExemplarRegistry;
 use crate::export::otlp::{log_exporter, metric_exporter, require_transport, span_exporter};
 use crate::process::{
@@ -104,12 +104,17 @@ impl TelemetryBuilder {
             span_processors,
         } = self;
         let resource = resource(&config);
-        let otlp = !config.sdk_disabled()
-            && (config.traces_exporters().otlp
-                || config.metrics_exporters().otlp
-                || config.logs_exporters().otlp);
-        if otlp {
-            require_transport(&config)?;
+        let exported = [
+            (Signal::Traces, config.traces_exporters().otlp),
+            (Signal::Metrics, config.metrics_exporters().otlp),
+            (Signal::Logs, config.logs_exporters().otlp),
+        ];
+        let mut otlp = false;
+        for (signal, over_otlp) in exported {
+            if over_otlp && !config.sdk_disabled() {
+                require_transport(&config, signal)?;
+                otlp = true;
+            }
         }
         let export_runtime = export_runtime(&config, otlp)?;
         let _entered = export_runtime.as_ref().map(Runtime::enter);
@@ -190,7 +195,10 @@ impl TelemetryBuilder {
 /// keeps exports independent of the application's runtime: a current-thread runtime blocked in
 /// shutdown cannot starve the exporter, and `init` works from synchronous code.
 fn export_runtime(config: &Config, otlp: bool) -> Result<Option<Runtime>, InitError> {
-    if !(otlp && config.protocol() == Protocol::Grpc) {
+    let grpc = Signal::ALL
+        .iter()
+        .any(|&signal| config.otlp(signal).protocol == Protocol::Grpc);
+    if !(otlp && grpc) {
         return Ok(None);
     }
     tokio::runtime::Builder::new_multi_thread()

@@ -9,7 +9,7 @@ use opentelemetry_sdk::trace::SdkTracerProvider;
 
 use super::shutdown::run_bounded;
 use super::{ShutdownError, TelemetryBuilder, TelemetryHandle};
-use crate::config::Config;
+use crate::config::{Config, Signal};
 use crate::export::otlp::probe;
 
 /// Running telemetry. Flushes and shuts down on [`Telemetry::shutdown`] or on drop, within the
@@ -149,7 +149,7 @@ impl Telemetry {
                             tracing::warn!(
                                 target: "otelix",
                                 endpoint,
-                                protocol = config.protocol().as_str(),
+                                protocol = config.otlp(Signal::Traces).protocol.as_str(),
                                 %reason,
                                 "OTLP collector not reachable; the service runs on, every scheduled export tries to connect again, and batches it cannot deliver are dropped"
                             );

@@ -18,40 +18,35 @@ pub(super) fn span_exporter(config: &Config) -> Result<GrpcSpanExporter, InitErr
             endpoint: to.endpoint.to_owned(),
             source,
         })?;
-    Ok(GrpcSpanExporter::new(uri, to.timeout, metadata(config)))
+    Ok(GrpcSpanExporter::new(uri, to.timeout, metadata(to.export)))
 }
 
 pub(super) fn metric_exporter(config: &Config) -> Result<MetricExporter, InitError> {
     let to = Destination::metrics(config);
-    configure(MetricExporter::builder().with_tonic(), &to, config)
+    configure(MetricExporter::builder().with_tonic(), &to)
         .build()
         .map_err(|source| to.build_error(source))
 }
 
 pub(super) fn log_exporter(config: &Config) -> Result<LogExporter, InitError> {
     let to = Destination::logs(config);
-    configure(LogExporter::builder().with_tonic(), &to, config)
+    configure(LogExporter::builder().with_tonic(), &to)
         .build()
         .map_err(|source| to.build_error(source))
 }
 
-fn configure<B: WithExportConfig + WithTonicConfig>(
-    builder: B,
-    to: &Destination<'_>,
-    config: &Config,
-) -> B {
+fn configure<B: WithExportConfig + WithTonicConfig>(builder: B, to: &Destination<'_>) -> B {
     builder
         .with_endpoint(to.endpoint)
         .with_timeout(to.timeout)
-        .with_metadata(metadata(config))
+        .with_metadata(metadata(to.export))
 }
 
-/// `OTEL_EXPORTER_OTLP_HEADERS` as gRPC metadata (the configuration validated every name and
-/// value already).
-fn metadata(config: &Config) -> tonic::metadata::MetadataMap {
-    let headers: http::HeaderMap = config
-        .otlp_headers()
-        .iter()
+/// The signal's headers as gRPC metadata (the configuration validated every name and value
+/// already).
+fn metadata(export: &crate::config::OtlpExport) -> tonic::metadata::MetadataMap {
+    let headers: http::HeaderMap = export
+        .header_pairs()
         .filter_map(|(k, v)| {
             Some((
                 http::HeaderName::from_bytes(k.as_bytes()).ok()?,

@@ -32,7 +32,7 @@ use opentelemetry_sdk::{
     Resource,
 };
 
-use crate::config::{Config, Protocol};
+use crate::config::{Config, Protocol, Signal};
 use crate::InitError;
 
 /// The transports compiled into this build; a variant exists only with its feature.
@@ -43,16 +43,17 @@ enum Transport {
     Http,
 }
 
-/// The transport for the configured protocol, or the error that names the feature to enable.
-fn transport(config: &Config) -> Result<Transport, InitError> {
-    match config.protocol() {
+/// The transport for the signal's protocol, or the error that names the feature to enable.
+fn transport(config: &Config, signal: Signal) -> Result<Transport, InitError> {
+    let export = config.otlp(signal);
+    match export.protocol {
         #[cfg(feature = "otlp-grpc")]
         Protocol::Grpc => Ok(Transport::Grpc),
         #[cfg(feature = "otlp-http")]
         Protocol::HttpProtobuf => Ok(Transport::Http),
         #[allow(unreachable_patterns)]
         protocol => Err(InitError::FeatureDisabled {
-            variable: "OTEL_EXPORTER_OTLP_PROTOCOL",
+            variable: export.protocol_setting(),
             value: protocol.as_str(),
             feature: feature_of(protocol),
         }),
@@ -67,13 +68,14 @@ fn feature_of(protocol: Protocol) -> &'static str {
     }
 }
 
-/// Fails when OTLP export is asked for, over a protocol this build was compiled without.
+/// Fails when OTLP export of `signal` is asked for, over a protocol this build was compiled
+/// without.
 ///
 /// # Errors
 ///
-/// [`InitError::FeatureDisabled`] naming `OTEL_EXPORTER_OTLP_PROTOCOL` and the feature.
-pub(crate) fn require_transport(config: &Config) -> Result<(), InitError> {
-    transport(config).map(drop)
+/// [`InitError::FeatureDisabled`] naming the protocol's variable and the feature.
+pub(crate) fn require_transport(config: &Config, signal: Signal) -> Result<(), InitError> {
+    transport(config, signal).map(drop)
 }
 
 /// otelix's gRPC span exporter, or the SDK's HTTP/protobuf one.
@@ -119,7 +121,7 @@ impl SpanExporter for OtlpSpanExporter {
 /// The span exporter for the configured protocol. Call inside the export runtime (the gRPC
 /// channel's worker task lives there).
 pub(crate) fn span_exporter(config: &Config) -> Result<OtlpSpanExporter, InitError> {
-    match transport(config)? {
+    match transport(config, Signal::Traces)? {
         #[cfg(feature = "otlp-grpc")]
         Transport::Grpc => grpc::span_exporter(config).map(OtlpSpanExporter::Grpc),
         #[cfg(feature = "otlp-http")]
@@ -129,7 +131,7 @@ pub(crate) fn span_exporter(config: &Config) -> Result<OtlpSpanExporter, InitErr
 
 /// The SDK's metric exporter for the configured protocol.
 pub(crate) fn metric_exporter(config: &Config) -> Result<MetricExporter, InitError> {
-    match transport(config)? {
+    match transport(config, Signal::Metrics)? {
         #[cfg(feature = "otlp-grpc")]
         Transport::Grpc => grpc::metric_exporter(config),
         #[cfg(feature = "otlp-http")]
@@ -139,7 +141,7 @@ pub(crate) fn metric_exporter(config: &Config) -> Result<MetricExporter, InitErr
 
 /// The SDK's log exporter for the configured protocol.
 pub(crate) fn log_exporter(config: &Config) -> Result<LogExporter, InitError> {
-    match transport(config)? {
+    match transport(config, Signal::Logs)? {
         #[cfg(feature = "otlp-grpc")]
         Transport::Grpc => grpc::log_exporter(config),
         #[cfg(feature = "otlp-http")]
@@ -154,6 +156,7 @@ struct Destination<'c> {
     signal: &'static str,
     endpoint: &'c str,
     timeout: Duration,
+    export: &'c crate::config::OtlpExport,
 }
 
 #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
@@ -161,26 +164,29 @@ impl<'c> Destination<'c> {
     fn traces(config: &'c Config) -> Self {
         // `OTEL_BSP_EXPORT_TIMEOUT` bounds each span export in otelix's batch processor; the
         // request's own timeout must not outlast it, so the request is cancelled in time.
+        let export = config.otlp(Signal::Traces);
         Destination {
             signal: "traces",
-            endpoint: config.traces_endpoint(),
-            timeout: config.otlp_timeout().min(config.batch().export_timeout),
+            endpoint: &export.endpoint,
+            timeout: export.timeout.min(config.batch().export_timeout),
+            export,
         }
     }
 
     fn metrics(config: &'c Config) -> Self {
-        Destination {
-            signal: "metrics",
-            endpoint: config.otlp_metrics_endpoint(),
-            timeout: config.otlp_timeout(),
-        }
+        Self::of(config.otlp(Signal::Metrics), "metrics")
     }
 
     fn logs(config: &'c Config) -> Self {
+        Self::of(config.otlp(Signal::Logs), "logs")
+    }
+
+    fn of(export: &'c crate::config::OtlpExport, signal: &'static str) -> Self {
         Destination {
-            signal: "logs",
-            endpoint: config.logs_endpoint(),
-            timeout: config.otlp_timeout(),
+            signal,
+            endpoint: &export.endpoint,
+            timeout: export.timeout,
+            export,
         }
     }
 
@@ -237,13 +243,14 @@ mod tests {
             ("grpc", cfg!(feature = "otlp-grpc")),
             ("http/protobuf", cfg!(feature = "otlp-http")),
         ] {
-            match require_transport(&config(protocol)) {
+            match require_transport(&config(protocol), Signal::Traces) {
                 Ok(()) => assert!(compiled, "{protocol} accepted without its feature"),
                 Err(error) => {
                     assert!(!compiled, "{protocol} refused with its feature: {error}");
                     let message = error.to_string();
                     assert!(message.contains(&format!("OTEL_EXPORTER_OTLP_PROTOCOL={protocol}")));
-                    assert!(message.contains(feature_of(config(protocol).protocol())));
+                    let protocol = config(protocol).otlp(Signal::Traces).protocol;
+                    assert!(message.contains(feature_of(protocol)));
                 }
             }
         }
