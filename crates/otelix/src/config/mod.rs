@@ -69,6 +69,7 @@ pub struct Config {
     metrics_exporters: Exporters,
     logs_exporters: Exporters,
     metric_export_interval: Duration,
+    metric_export_timeout: Duration,
     batch: BatchSettings,
     log_batch: BatchSettings,
     prometheus_enabled: bool,
@@ -153,6 +154,10 @@ impl Config {
     /// Interval between two OTLP metric exports.
     pub fn metric_export_interval(&self) -> Duration {
         self.metric_export_interval
+    }
+    /// Time allowed for one OTLP metric export, retries included.
+    pub fn metric_export_timeout(&self) -> Duration {
+        self.metric_export_timeout
     }
     /// Batch span processor settings.
     pub fn batch(&self) -> BatchSettings {

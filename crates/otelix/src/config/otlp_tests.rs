@@ -263,6 +263,7 @@ fn every_new_variable_rejects_a_bad_value_by_name() {
         ("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "no-equals"),
         ("OTEL_EXPORTER_OTLP_METRICS_HEADERS", "=x"),
         ("OTEL_EXPORTER_OTLP_LOGS_HEADERS", "bad key=1"),
+        ("OTEL_METRIC_EXPORT_TIMEOUT", "30s"),
     ];
     for (var, value) in cases {
         let message = match from(&[(var, value)]) {
@@ -307,7 +308,9 @@ fn every_new_variable_accepts_a_good_value() {
         ("OTEL_EXPORTER_OTLP_METRICS_HEADERS", "b=2"),
         ("OTEL_EXPORTER_OTLP_LOGS_HEADERS", "c=3"),
         ("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4317"),
+        ("OTEL_METRIC_EXPORT_TIMEOUT", "12000"),
     ]);
+    assert_eq!(c.metric_export_timeout(), Duration::from_secs(12));
     let metrics = c.otlp(Signal::Metrics);
     assert_eq!(metrics.timeout, Duration::from_secs(2));
     assert_eq!(metrics.compression, Compression::Gzip);

@@ -135,6 +135,8 @@ impl ConfigBuilder {
             logs_exporters: vars.get(&OTEL_LOGS_EXPORTER, code.logs_exporters)?,
             metric_export_interval: vars
                 .get(&OTEL_METRIC_EXPORT_INTERVAL, code.metric_export_interval)?,
+            metric_export_timeout: vars
+                .get(&OTEL_METRIC_EXPORT_TIMEOUT, code.metric_export_timeout)?,
             batch: self.span_batch(vars)?,
             log_batch: self.log_batch(vars)?,
             prometheus_enabled: vars

@@ -89,7 +89,7 @@ settings! {
     OTEL_EXPORTER_OTLP_TIMEOUT: Duration {
         value: "milliseconds",
         default: Parsed("10000"),
-        meaning: "time allowed for one export request",
+        meaning: "time allowed for one export request (one attempt)",
         parse: parse::positive_millis,
         check: parse::positive_duration,
         builder: with_otlp_timeout(otlp_timeout),
@@ -359,6 +359,14 @@ settings! {
         check: parse::positive_duration,
         builder: with_metric_export_interval(metric_export_interval),
     }
+    OTEL_METRIC_EXPORT_TIMEOUT: Duration {
+        value: "milliseconds",
+        default: Parsed("30000"),
+        meaning: "time allowed for one OTLP metric export, retries included",
+        parse: parse::positive_millis,
+        check: parse::positive_duration,
+        builder: with_metric_export_timeout(metric_export_timeout),
+    }
     OTEL_BSP_SCHEDULE_DELAY: Duration {
         value: "milliseconds",
         default: Parsed("5000"),
@@ -370,7 +378,7 @@ settings! {
     OTEL_BSP_EXPORT_TIMEOUT: Duration {
         value: "milliseconds",
         default: Parsed("30000"),
-        meaning: "time allowed for one span export",
+        meaning: "time allowed for one span export, retries included",
         parse: parse::positive_millis,
         check: parse::positive_duration,
         builder: with_bsp_export_timeout(bsp_export_timeout),
@@ -412,7 +420,7 @@ settings! {
     OTEL_BLRP_EXPORT_TIMEOUT: Duration {
         value: "milliseconds",
         default: Parsed("30000"),
-        meaning: "time allowed for one log-record export",
+        meaning: "time allowed for one log-record export, retries included",
         parse: parse::positive_millis,
         check: parse::positive_duration,
         builder: with_blrp_export_timeout(blrp_export_timeout),
