@@ -8,7 +8,7 @@
 #   - Prometheus and promtool with the project's prometheus.yml adapted to loopback and its alert
 #     rules, and Alertmanager with the project's alertmanager.yml; built from their pinned Go
 #     modules (tools/, scripts/lib/peers.sh) like the collector, Jaeger and VictoriaLogs.
-# Those checks live in examples/wwmaa-backend/tests/integration.rs. Then the real stack, in
+# Those checks live in examples/wwmaa-backend/tests/integration/. Then the real stack, in
 # examples/wwmaa-backend/tests/stack.rs, over OTLP/gRPC in one run and OTLP/HTTP-protobuf in the
 # other:
 #   - the service (and a second instance serving the external APIs' sandbox) exporting to the
