@@ -63,7 +63,7 @@ pub use otelix_macros::{external, job};
 
 pub use config::{
     BatchSettings, Config, ConfigBuilder, ConfigError, EnvVar, Environment, Exporters, LogFormat,
-    Protocol, SamplerKind, ENV_VARS,
+    Protocol, SamplerKind, SlowQuerySettings, ENV_VARS,
 };
 pub use context::{
     propagator, sanitize_request_id, HeaderExtractor, HeaderInjector, RequestRoute,
@@ -81,6 +81,6 @@ pub use pipeline::{
 };
 pub use process::{
     BatchExportProcessor, BatchLogExportProcessor, ExportHandle, SlowQueryHandle,
-    SlowQueryProcessor, SlowQuerySettings,
+    SlowQueryProcessor,
 };
 pub use sql::{sanitize_query, sanitize_query_with, SqlDialect, MAX_SANITIZED_LEN};

@@ -38,6 +38,7 @@ mod error;
 mod parse;
 mod resolve;
 mod settings;
+mod slow_query;
 mod table;
 mod types;
 
@@ -45,10 +46,9 @@ use std::collections::HashMap;
 use std::ffi::OsString;
 use std::time::Duration;
 
-use crate::process::SlowQuerySettings;
-
 pub use error::ConfigError;
 pub use settings::ENV_VARS;
+pub use slow_query::SlowQuerySettings;
 pub use table::EnvVar;
 use types::Secret;
 pub use types::{BatchSettings, Environment, Exporters, LogFormat, Protocol, SamplerKind};
