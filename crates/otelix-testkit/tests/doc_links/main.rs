@@ -1,11 +1,14 @@
 //! The Markdown a reader follows, checked as a whole-workspace test: every link in every
 //! Markdown file of the repository resolves (relative targets exist and their `#anchor`s name a
-//! heading there; http(s) targets are well formed, never fetched), no page cites an internal
-//! issue number instead of saying what it stands for, the README's actix-web block is the
-//! guide's compiled one, and the guide's `Cargo.toml` asks for the versions the workspace uses.
+//! heading there; http(s) targets are well formed, never fetched), no page and no comment of a
+//! source or script file cites an internal issue number instead of saying what it stands for,
+//! the README's actix-web block is the guide's compiled one, and the guide's `Cargo.toml` asks
+//! for the versions the workspace uses.
 //!
-//! It lives here because the testkit is the workspace's test-support crate; it reads files only.
+//! It lives here because the testkit is the workspace's test-support crate. It reads files, and
+//! asks git which files are the workspace's; it changes nothing.
 
+mod comments;
 mod guide;
 mod issue_numbers;
 mod links;
