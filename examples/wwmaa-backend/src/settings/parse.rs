@@ -30,15 +30,7 @@ impl Env<'_> {
         var: &'static str,
         parse: impl Fn(&str) -> Result<T, &'static str>,
     ) -> Result<Option<T>, SettingsError> {
-        self.raw(var)?
-            .map(|raw| {
-                parse(&raw).map_err(|expected| SettingsError::Invalid {
-                    var,
-                    value: raw.clone(),
-                    expected,
-                })
-            })
-            .transpose()
+        self.get_shown(var, parse, str::to_owned)
     }
 
     /// As [`Env::get`], for URLs that may carry a password: the error shows it removed.
@@ -47,11 +39,22 @@ impl Env<'_> {
         var: &'static str,
         parse: impl Fn(&str) -> Result<T, &'static str>,
     ) -> Result<Option<T>, SettingsError> {
+        self.get_shown(var, parse, without_password)
+    }
+
+    /// The parsed value of `var`; an invalid one is an error showing the value as `show` writes
+    /// it.
+    fn get_shown<T>(
+        &self,
+        var: &'static str,
+        parse: impl Fn(&str) -> Result<T, &'static str>,
+        show: impl Fn(&str) -> String,
+    ) -> Result<Option<T>, SettingsError> {
         self.raw(var)?
             .map(|raw| {
                 parse(&raw).map_err(|expected| SettingsError::Invalid {
                     var,
-                    value: without_password(&raw),
+                    value: show(&raw),
                     expected,
                 })
             })
