@@ -8,8 +8,8 @@
 #   - Prometheus and promtool with the project's prometheus.yml adapted to loopback and its alert
 #     rules, and Alertmanager with the project's alertmanager.yml; built from their pinned Go
 #     modules (tools/, scripts/lib/peers.sh) like the collector, Jaeger and VictoriaLogs.
-# Those checks live in examples/wwmaa-backend/tests/integration.rs. Then the real stack, in
-# examples/wwmaa-backend/tests/stack.rs, over OTLP/gRPC in one run and OTLP/HTTP-protobuf in the
+# Those checks live in examples/wwmaa-backend/tests/integration/. Then the real stack, in
+# examples/wwmaa-backend/tests/stack/, over OTLP/gRPC in one run and OTLP/HTTP-protobuf in the
 # other:
 #   - the service (and a second instance serving the external APIs' sandbox) exporting to the
 #     OpenTelemetry Collector running otel-collector.yaml itself (addresses moved to loopback by
@@ -37,7 +37,7 @@ note() { printf 'integration: %s\n' "$*" >&2; }
 # shellcheck disable=SC2119 # no arguments: every peer
 peers_build
 install_venv
-# The troubleshooting commands that tests/stack.rs runs as the docs write them.
+# The troubleshooting commands that tests/stack/ runs as the docs write them.
 install_commands curl jq
 
 export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}"
@@ -75,7 +75,7 @@ run_tests() {
 }
 : >"$WORK/out"
 run_tests integration 2
-# stack.rs: the gRPC and the HTTP/protobuf runs, and two tests of its own helpers.
+# stack: the gRPC and the HTTP/protobuf runs, and two tests of its own helpers.
 run_tests stack 4
 
 printf '\n== integration summary ==\n'

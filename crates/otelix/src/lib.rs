@@ -63,7 +63,8 @@ pub use otelix_macros::{external, job};
 
 pub use config::{
     BatchSettings, Compression, Config, ConfigBuilder, ConfigError, EnvVar, Environment, Exporters,
-    LogFormat, OtlpExport, Protocol, SamplerKind, Secret, SettingPath, Signal, TlsFiles, ENV_VARS,
+    LogFormat, OtlpExport, Protocol, SamplerKind, Secret, SettingPath, Signal, SlowQuerySettings,
+    TlsFiles, ENV_VARS,
 };
 pub use context::{
     propagator, sanitize_request_id, HeaderExtractor, HeaderInjector, RequestRoute,
@@ -81,6 +82,6 @@ pub use pipeline::{
 };
 pub use process::{
     BatchExportProcessor, BatchLogExportProcessor, ExportHandle, SlowQueryHandle,
-    SlowQueryProcessor, SlowQuerySettings,
+    SlowQueryProcessor,
 };
 pub use sql::{sanitize_query, sanitize_query_with, SqlDialect, MAX_SANITIZED_LEN};

@@ -40,6 +40,7 @@ mod parse;
 mod resolve;
 mod resolve_otlp;
 mod settings;
+mod slow_query;
 mod table;
 mod types;
 
@@ -47,11 +48,10 @@ use std::collections::HashMap;
 use std::ffi::OsString;
 use std::time::Duration;
 
-use crate::process::SlowQuerySettings;
-
 pub use error::ConfigError;
 pub use otlp::{Compression, OtlpExport, SettingPath, Signal, TlsFiles};
 pub use settings::ENV_VARS;
+pub use slow_query::SlowQuerySettings;
 pub use table::EnvVar;
 pub use types::{BatchSettings, Environment, Exporters, LogFormat, Protocol, SamplerKind, Secret};
 

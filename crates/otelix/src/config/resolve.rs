@@ -9,10 +9,10 @@ use std::path::PathBuf;
 
 use super::error::ConfigError;
 use super::settings::*;
+use super::slow_query::SlowQuerySettings;
 use super::table::Setting;
 use super::types::{BatchSettings, Environment, LogFormat, SamplerKind, Secret};
 use super::{Config, ConfigBuilder};
-use crate::process::SlowQuerySettings;
 
 /// The variables, read through a lookup function (the process environment, or a map).
 pub(super) struct Vars<'a> {
@@ -312,11 +312,16 @@ fn batch_within_queue(
     Ok(batch)
 }
 
+/// The slow-query log in development.
+pub(super) fn development_slow_query_log() -> PathBuf {
+    PathBuf::from("./logs/slow_queries.log")
+}
+
 /// `./logs/slow_queries.log` in development, `/var/log/<service>/slow_queries.log` in
 /// production.
 fn default_slow_query_log(environment: Environment, service_name: &str) -> PathBuf {
     match environment {
-        Environment::Development => PathBuf::from("./logs/slow_queries.log"),
+        Environment::Development => development_slow_query_log(),
         Environment::Production => {
             // A service name is free text; keep the directory name tame.
             let dir: String = service_name

@@ -486,6 +486,10 @@ fn every_default_parses() {
         BatchSettings::default(),
         from(&[]).expect("defaults").batch()
     );
+    assert_eq!(
+        &SlowQuerySettings::default(),
+        from(&[]).expect("defaults").slow_query()
+    );
 }
 
 #[test]

@@ -8,4 +8,4 @@ mod slow_query;
 
 pub(crate) use batch::register_dropped_metric;
 pub use batch::{BatchExportProcessor, BatchLogExportProcessor, ExportHandle};
-pub use slow_query::{SlowQueryHandle, SlowQueryProcessor, SlowQuerySettings};
+pub use slow_query::{SlowQueryHandle, SlowQueryProcessor};

@@ -1,4 +1,4 @@
-//! Prometheus for the integration suites (`integration.rs`, `stack.rs`): the project's
+//! Prometheus for the integration suites (`integration`, `stack`): the project's
 //! `prometheus.yml` adapted to loopback, the real binary started on it, and its HTTP API.
 
 use std::net::SocketAddr;

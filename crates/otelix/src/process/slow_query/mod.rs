@@ -65,7 +65,7 @@ mod writer;
 #[cfg(test)]
 mod tests;
 
-pub use processor::{SlowQueryHandle, SlowQueryProcessor, SlowQuerySettings};
+pub use processor::{SlowQueryHandle, SlowQueryProcessor};
 
 /// The `tracing` target of every event this module emits.
 const TRACING_TARGET: &str = "otelix::slow_query";

@@ -1,6 +1,5 @@
 //! [`SlowQueryProcessor`]: the span processor, its settings and its handle.
 
-use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
 use std::sync::Arc;
@@ -23,67 +22,12 @@ use super::route::RouteRegistry;
 use super::worker::{Shared, Worker};
 use super::writer::LogWriter;
 use super::TRACING_TARGET;
+use crate::config::SlowQuerySettings;
 use crate::context::RequestRoute;
 use crate::names::{self, REASON, SEVERITY};
 
 /// How long [`SpanProcessor::force_flush`] waits for the worker at most.
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// What [`SlowQueryProcessor`] looks for and where it writes.
-///
-/// ```
-/// use std::time::Duration;
-/// use otelix::SlowQuerySettings;
-///
-/// let settings = SlowQuerySettings {
-///     threshold: Duration::from_millis(500),
-///     log_file: "/var/log/checkout/slow_queries.log".into(),
-///     ..SlowQuerySettings::default()
-/// };
-/// assert_eq!(settings.critical, Duration::from_secs(5));
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SlowQuerySettings {
-    /// A database span at least this long is a slow query of severity `warning`.
-    /// Default: 1 s.
-    pub threshold: Duration,
-    /// A database span at least this long is a slow query of severity `critical`, whatever
-    /// `threshold` says. Default: 5 s.
-    pub critical: Duration,
-    /// The JSON-lines file. It is created, with missing directories, when the first line is
-    /// written, not before. Default: `./logs/slow_queries.log`.
-    pub log_file: PathBuf,
-    /// The file is rotated before a line would take it past this size; 0 never rotates.
-    /// Default: 10 MiB.
-    pub max_bytes: u64,
-    /// Rotated files kept: `slow_queries.log.1` (newest) to `slow_queries.log.N`; 0 keeps
-    /// none. Default: 5.
-    pub backups: usize,
-    /// This many runs of the same statement under one parent span make an N+1 report; 0
-    /// turns N+1 detection off. Default: 10.
-    pub n_plus_one_threshold: usize,
-    /// Records waiting for the worker; when full, records are dropped and counted in
-    /// `otelix.slow_query.dropped`. At least 1. Default: 4096.
-    pub queue_capacity: usize,
-    /// N+1 state of a trace whose local root span has not ended is dropped this long after
-    /// its first database span. Default: 60 s.
-    pub n_plus_one_trace_timeout: Duration,
-}
-
-impl Default for SlowQuerySettings {
-    fn default() -> Self {
-        SlowQuerySettings {
-            threshold: Duration::from_secs(1),
-            critical: Duration::from_secs(5),
-            log_file: PathBuf::from("./logs/slow_queries.log"),
-            max_bytes: 10 * 1024 * 1024,
-            backups: 5,
-            n_plus_one_threshold: 10,
-            queue_capacity: 4096,
-            n_plus_one_trace_timeout: Duration::from_secs(60),
-        }
-    }
-}
 
 /// A [`SpanProcessor`] that finds slow database queries and N+1 query patterns, counts them
 /// in metrics and writes them to a rotating JSON-lines file.

@@ -24,7 +24,8 @@ use opentelemetry_semantic_conventions::attribute::{
 use serde_json::Value as Json;
 
 use super::writer::REOPEN_CHECK_INTERVAL;
-use super::{SlowQueryHandle, SlowQueryProcessor, SlowQuerySettings};
+use super::{SlowQueryHandle, SlowQueryProcessor};
+use crate::config::SlowQuerySettings;
 use crate::context::RequestRoute;
 
 type TestResult = Result<(), Box<dyn Error>>;
