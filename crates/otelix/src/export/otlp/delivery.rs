@@ -104,3 +104,8 @@ impl<T> Drop for AbortOnDrop<T> {
         self.0.abort();
     }
 }
+
+#[cfg(test)]
+#[cfg(all(feature = "otlp-grpc", feature = "otlp-http"))]
+#[path = "delivery_tests.rs"]
+mod tests;
