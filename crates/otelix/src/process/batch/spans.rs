@@ -38,7 +38,8 @@ impl<E: SpanExporter + 'static> Exporter<SpanData> for E {
 ///   many exports run at once, each exporter only ever running one (the SDK's contract).
 /// - An export that fails or takes longer than `export_timeout` loses its batch
 ///   (`export_failed`); the thread then waits before its next export (100 ms, doubling up to
-///   5 s, while exports keep failing).
+///   5 s, while exports keep failing). otelix's own OTLP exporter retries a failed batch itself
+///   within `export_timeout` while new spans keep queueing, and counts what it gives up.
 /// - `force_flush` and `shutdown` export everything queued; spans ending after shutdown, and
 ///   spans still queued when the shutdown deadline passes, are dropped (`shutdown`).
 #[derive(Debug)]

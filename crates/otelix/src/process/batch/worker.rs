@@ -1,6 +1,6 @@
 //! The export threads: each takes sealed batches and exports them one at a time through its
 //! own exporter (the SDK's contract), within the export timeout, and backs off while exports
-//! keep failing.
+//! keep failing (otelix's OTLP exporters retry and back off themselves).
 
 use std::future::Future;
 use std::pin::pin;
