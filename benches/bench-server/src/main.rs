@@ -124,6 +124,6 @@ fn run_otelix(addr: SocketAddr, workers: usize, metric_series: u32) -> anyhow::R
         .context("the HTTP server failed")
     });
     // Stopped by a signal (or failed): flush what is buffered before exiting.
-    let flushed = telemetry.shutdown().context("telemetry flush at shutdown");
-    served.and(flushed)
+    telemetry.shutdown().context("telemetry shutdown")?.log();
+    served
 }

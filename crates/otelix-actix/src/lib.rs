@@ -31,7 +31,7 @@
 //!     .bind(("0.0.0.0", 8080))?
 //!     .run()
 //!     .await?;
-//!     telemetry.shutdown()?;
+//!     telemetry.shutdown()?.log();
 //!     Ok(())
 //! }
 //! ```

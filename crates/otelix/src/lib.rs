@@ -9,7 +9,8 @@
 //! let telemetry = otelix::init(otelix::Config::from_env()?)?;
 //! tracing::info!("service started"); // carries trace_id/span_id inside spans
 //! // ... run the service ...
-//! telemetry.shutdown()?; // or drop the guard: flushes within OTELIX_SHUTDOWN_TIMEOUT
+//! // Flushes within OTELIX_SHUTDOWN_TIMEOUT (or drop the guard); logs what was delivered.
+//! telemetry.shutdown()?.log();
 //! # Ok(())
 //! # }
 //! ```
@@ -79,8 +80,9 @@ pub use export::otlp::TlsError;
 pub use instrument::db;
 pub use instrument::{cache, external, jobs};
 pub use pipeline::{
-    init, FlushFailure, InitError, RenderError, ShutdownError, Telemetry, TelemetryBuilder,
-    TelemetryHandle, DURATION_BUCKETS_SECONDS, SCOPE_NAME,
+    init, Dropped, FlushError, FlushFailure, FlushOutcome, InitError, RenderError, ShutdownError,
+    ShutdownReport, SignalReport, Telemetry, TelemetryBuilder, TelemetryHandle,
+    DURATION_BUCKETS_SECONDS, SCOPE_NAME,
 };
 pub use process::{
     BatchExportProcessor, BatchLogExportProcessor, ExportHandle, SlowQueryHandle,

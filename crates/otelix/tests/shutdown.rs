@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use common::{closed_port, no_env, CapturedLines};
 use opentelemetry::KeyValue;
-use otelix::{Config, Protocol, ShutdownError, Telemetry};
+use otelix::{Config, FlushOutcome, Protocol, ShutdownError, ShutdownReport, Telemetry};
 use otelix_testkit::{Behavior, Receiver};
 
 const DEADLINE: Duration = Duration::from_secs(1);
@@ -47,9 +47,11 @@ fn telemetry_with_pending_data(protocol: Protocol, endpoint: String) -> Telemetr
     telemetry
 }
 
-fn assert_bounded(telemetry: Telemetry) -> Result<(), ShutdownError> {
+fn assert_bounded(telemetry: Telemetry) -> ShutdownReport {
     let started = Instant::now();
-    let result = telemetry.shutdown();
+    let report = telemetry
+        .shutdown()
+        .expect("shutdown runs, collector or not");
     let took = started.elapsed();
     assert!(
         took < DEADLINE + SLACK,
@@ -59,14 +61,34 @@ fn assert_bounded(telemetry: Telemetry) -> Result<(), ShutdownError> {
     let started = Instant::now();
     drop(telemetry);
     assert!(started.elapsed() < SLACK);
-    result
+    report
+}
+
+/// The report of a shutdown that could not deliver: it says so, names the endpoint, and counts
+/// the buffered spans as lost.
+fn assert_reports_losses(report: &ShutdownReport, endpoint: &str) {
+    let text = report.to_string();
+    assert!(!report.is_complete(), "{text}");
+    assert!(
+        text.contains(&format!("traces to {endpoint}")),
+        "the report names the endpoint: {text}"
+    );
+    assert!(
+        report.traces.dropped.total() >= 100,
+        "the 100 buffered spans are counted as lost: {text}"
+    );
 }
 
 #[test]
 fn shutdown_is_bounded_when_the_collector_port_is_closed() {
     for protocol in [Protocol::Grpc, Protocol::HttpProtobuf] {
         let endpoint = format!("http://127.0.0.1:{}", closed_port());
-        let _ = assert_bounded(telemetry_with_pending_data(protocol, endpoint));
+        let report = assert_bounded(telemetry_with_pending_data(protocol, endpoint.clone()));
+        assert_reports_losses(&report, &endpoint);
+        assert!(
+            report.traces.last_failure.is_some(),
+            "{protocol:?}: the report says why: {report}"
+        );
     }
 }
 
@@ -80,24 +102,33 @@ fn shutdown_is_bounded_when_the_collector_never_answers() {
         (Protocol::Grpc, receiver.grpc_endpoint()),
         (Protocol::HttpProtobuf, receiver.http_endpoint()),
     ] {
-        let result = assert_bounded(telemetry_with_pending_data(protocol, endpoint));
-        assert!(
-            result.is_err(),
-            "{protocol:?}: a collector that never answers cannot be flushed to"
-        );
+        let report = assert_bounded(telemetry_with_pending_data(protocol, endpoint.clone()));
+        assert_reports_losses(&report, &endpoint);
     }
 }
 
 #[test]
-fn shutdown_is_idempotent() {
+fn a_delivered_shutdown_is_complete_and_a_second_call_says_it_already_ran() {
     let receiver = Receiver::start().expect("the OTLP receiver starts");
     let telemetry = telemetry_with_pending_data(Protocol::Grpc, receiver.grpc_endpoint());
-    telemetry.shutdown().expect("telemetry shuts down");
-    telemetry.shutdown().expect("the second shutdown call");
+    let report = telemetry.shutdown().expect("telemetry shuts down");
+    assert!(report.is_complete(), "{report}");
+    assert!(matches!(report.traces.flush, FlushOutcome::Flushed));
+    assert!(report.traces.exported >= 100, "{report}");
+    assert!(report.logs.exported >= 100, "{report}");
+    assert!(report.metrics.exported >= 1, "{report}");
+    assert_eq!(
+        report.traces.endpoint.as_deref(),
+        Some(receiver.grpc_endpoint().as_str())
+    );
     assert!(
         receiver.counts().spans >= 100,
         "the first shutdown flushed the buffered spans"
     );
+    assert!(matches!(
+        telemetry.shutdown(),
+        Err(ShutdownError::AlreadyShutDown)
+    ));
 }
 
 #[test]

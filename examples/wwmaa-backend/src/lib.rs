@@ -22,7 +22,7 @@
 //! // ... requests to running.local_addr() ...
 //! stop.graceful().await;
 //! running.wait().await?;
-//! telemetry.shutdown()?;
+//! telemetry.shutdown()?.log();
 //! # Ok(())
 //! # }
 //! ```

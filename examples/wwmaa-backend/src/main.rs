@@ -26,9 +26,9 @@ fn run() -> anyhow::Result<()> {
     let config = telemetry_config()?;
     let telemetry = otelix::init(config).context("telemetry set-up failed")?;
     let served = actix_web::rt::System::new().block_on(serve(settings, telemetry.handle()));
-    if let Err(error) = telemetry.shutdown() {
-        eprintln!("wwmaa-backend: {error}");
-    }
+    // What was delivered and what was lost (and why) is logged; an unreachable collector is
+    // not a failure of the service, so it does not change the exit status.
+    telemetry.shutdown()?.log();
     served
 }
 

@@ -73,16 +73,29 @@ pub enum InitError {
     SubscriberAlreadySet,
 }
 
-/// Why a shutdown did not complete cleanly. Telemetry is off afterwards either way.
+/// Why [`Telemetry::shutdown`](crate::Telemetry::shutdown) did not run. Losses at shutdown
+/// (an unreachable collector, the deadline) are not errors: they are in its
+/// [`ShutdownReport`](crate::ShutdownReport).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ShutdownError {
-    /// Flushing did not finish within the deadline; what was still buffered is lost.
-    #[error("telemetry flush did not finish within {0:?}; buffered telemetry was dropped")]
+    /// Shutdown already ran: another part of the service called it earlier than intended, or
+    /// twice (dropping the [`Telemetry`](crate::Telemetry) after `shutdown` is fine).
+    #[error("telemetry was already shut down")]
+    AlreadyShutDown,
+}
+
+/// Why [`Telemetry::force_flush`](crate::Telemetry::force_flush) did not export everything
+/// buffered.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FlushError {
+    /// Flushing did not finish within the deadline.
+    #[error("telemetry flush did not finish within {0:?}")]
     Timeout(Duration),
     /// One or more providers reported errors while flushing (for example, the collector
     /// refused); each failure names its signal.
-    #[error("telemetry flush failed, what was still buffered is lost (is the collector reachable?): {}", FlushFailure::list(.0))]
+    #[error("telemetry flush failed (is the collector reachable?): {}", FlushFailure::list(.0))]
     Flush(Vec<FlushFailure>),
 }
 

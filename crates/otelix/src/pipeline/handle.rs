@@ -66,6 +66,15 @@ impl TelemetryHandle {
         self.log_export.as_ref()
     }
 
+    /// The export counters of `signal`, when it is exported over OTLP.
+    pub(crate) fn export_handle(&self, signal: crate::config::Signal) -> Option<&ExportHandle> {
+        match signal {
+            crate::config::Signal::Traces => self.span_export(),
+            crate::config::Signal::Metrics => self.metric_export(),
+            crate::config::Signal::Logs => self.log_export(),
+        }
+    }
+
     /// Where an instrumentation keeps the exemplars of its duration histogram `family` (the
     /// Prometheus name, such as `http_server_request_duration_seconds`; buckets
     /// [`DURATION_BUCKETS_SECONDS`]). Disabled when the Prometheus bridge or exemplars

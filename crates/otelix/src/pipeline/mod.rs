@@ -8,25 +8,28 @@
 //! | `builder` | [`TelemetryBuilder`]: the providers, the export runtime and the subscriber, assembled |
 //! | `telemetry` | [`Telemetry`]: the running guard, flush and shutdown |
 //! | `handle` | [`TelemetryHandle`]: what handlers and middleware hold; the `/metrics` rendering |
-//! | `error` | [`InitError`], [`ShutdownError`], [`RenderError`] |
+//! | `error` | [`InitError`], [`ShutdownError`], [`FlushError`], [`RenderError`] |
 //! | `traces`, `metrics`, `logs`, `resource` | each signal's pieces: sampler and processor wiring, duration buckets, log lines, the resource |
 //! | `shutdown` | flushing the three providers within one deadline |
+//! | `report` | [`ShutdownReport`]: per signal, where it went, what was exported and lost, and why |
 
 mod builder;
 mod error;
 mod handle;
 mod logs;
 mod metrics;
+mod report;
 mod resource;
 mod shutdown;
 mod telemetry;
 mod traces;
 
 pub use builder::TelemetryBuilder;
-pub use error::{FlushFailure, InitError, RenderError, ShutdownError};
+pub use error::{FlushError, FlushFailure, InitError, RenderError, ShutdownError};
 pub use handle::TelemetryHandle;
 pub(crate) use logs::RateLimiter;
 pub use metrics::DURATION_BUCKETS_SECONDS;
+pub use report::{Dropped, FlushOutcome, ShutdownReport, SignalReport};
 pub use telemetry::Telemetry;
 
 use crate::config::Config;

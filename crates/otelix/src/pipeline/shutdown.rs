@@ -2,56 +2,88 @@
 
 use std::time::{Duration, Instant};
 
-use super::error::FlushFailure;
-use super::ShutdownError;
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 
-type FlushJob = Box<dyn FnOnce(Duration) -> opentelemetry_sdk::error::OTelSdkResult + Send>;
+use super::error::{FlushError, FlushFailure};
+use super::report::FlushOutcome;
 
-/// Runs the three provider operations in parallel threads and waits at most `deadline`.
+type FlushJob = Box<dyn FnOnce(Duration) -> OTelSdkResult + Send>;
+
+/// Runs the three provider operations (traces, metrics, logs) in parallel threads and waits at
+/// most `deadline`; each signal's outcome, in that order.
 pub(super) fn run_bounded<T, M, L>(
     deadline: Duration,
     traces: T,
     metrics: M,
     logs: L,
-) -> Result<(), ShutdownError>
+) -> [FlushOutcome; 3]
 where
-    T: FnOnce(Duration) -> opentelemetry_sdk::error::OTelSdkResult + Send + 'static,
-    M: FnOnce(Duration) -> opentelemetry_sdk::error::OTelSdkResult + Send + 'static,
-    L: FnOnce(Duration) -> opentelemetry_sdk::error::OTelSdkResult + Send + 'static,
+    T: FnOnce(Duration) -> OTelSdkResult + Send + 'static,
+    M: FnOnce(Duration) -> OTelSdkResult + Send + 'static,
+    L: FnOnce(Duration) -> OTelSdkResult + Send + 'static,
 {
     let start = Instant::now();
     let (tx, rx) = std::sync::mpsc::channel();
-    let jobs: [(&str, FlushJob); 3] = [
-        ("traces", Box::new(traces)),
-        ("metrics", Box::new(metrics)),
-        ("logs", Box::new(logs)),
+    let jobs: [(usize, &str, FlushJob); 3] = [
+        (0, "traces", Box::new(traces)),
+        (1, "metrics", Box::new(metrics)),
+        (2, "logs", Box::new(logs)),
+    ];
+    // A signal whose thread never reports is one the deadline cut off.
+    let mut outcomes = [
+        FlushOutcome::TimedOut,
+        FlushOutcome::TimedOut,
+        FlushOutcome::TimedOut,
     ];
     let mut spawned = 0;
-    for (signal, job) in jobs {
+    for (index, signal, job) in jobs {
         let tx = tx.clone();
         let started = std::thread::Builder::new()
             .name(format!("otelix-flush-{signal}"))
             .spawn(move || {
-                let _ = tx.send((signal, job(deadline)));
+                let _ = tx.send((index, job(deadline)));
             });
-        if started.is_ok() {
-            spawned += 1;
+        match started {
+            Ok(_) => spawned += 1,
+            Err(error) => {
+                outcomes[index] = FlushOutcome::Failed(OTelSdkError::InternalFailure(format!(
+                    "could not start the flush thread: {error}"
+                )));
+            }
         }
     }
     drop(tx);
-    let mut failures = Vec::new();
     for _ in 0..spawned {
         let left = deadline.saturating_sub(start.elapsed());
-        match rx.recv_timeout(left) {
-            Ok((_, Ok(()))) => {}
-            Ok((_, Err(opentelemetry_sdk::error::OTelSdkError::AlreadyShutdown))) => {}
-            Ok((signal, Err(source))) => failures.push(FlushFailure { signal, source }),
-            Err(_) => return Err(ShutdownError::Timeout(deadline)),
+        let Ok((index, result)) = rx.recv_timeout(left) else {
+            break;
+        };
+        outcomes[index] = match result {
+            Ok(()) | Err(OTelSdkError::AlreadyShutdown) => FlushOutcome::Flushed,
+            Err(OTelSdkError::Timeout(_)) => FlushOutcome::TimedOut,
+            Err(error) => FlushOutcome::Failed(error),
+        };
+    }
+    outcomes
+}
+
+/// The outcomes of a flush as [`Telemetry::force_flush`](super::Telemetry::force_flush)
+/// reports them: the deadline first, then every provider's error.
+pub(super) fn flush_result(
+    deadline: Duration,
+    outcomes: [FlushOutcome; 3],
+) -> Result<(), FlushError> {
+    let mut failures = Vec::new();
+    for (signal, outcome) in ["traces", "metrics", "logs"].into_iter().zip(outcomes) {
+        match outcome {
+            FlushOutcome::Flushed => {}
+            FlushOutcome::TimedOut => return Err(FlushError::Timeout(deadline)),
+            FlushOutcome::Failed(source) => failures.push(FlushFailure { signal, source }),
         }
     }
     if failures.is_empty() {
         Ok(())
     } else {
-        Err(ShutdownError::Flush(failures))
+        Err(FlushError::Flush(failures))
     }
 }

@@ -7,8 +7,9 @@ use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 
-use super::shutdown::run_bounded;
-use super::{ShutdownError, TelemetryBuilder, TelemetryHandle};
+use super::report::{Dropped, FlushOutcome, ShutdownReport, SignalReport};
+use super::shutdown::{flush_result, run_bounded};
+use super::{FlushError, ShutdownError, TelemetryBuilder, TelemetryHandle};
 use crate::config::{Config, Signal};
 use crate::export::otlp::{probe, ShutdownClock};
 
@@ -78,42 +79,78 @@ impl Telemetry {
     ///
     /// # Errors
     ///
-    /// [`ShutdownError`] when a flush fails or does not finish in time.
-    pub fn force_flush(&self) -> Result<(), ShutdownError> {
+    /// [`FlushError`] when a flush fails or does not finish in time.
+    pub fn force_flush(&self) -> Result<(), FlushError> {
         let (t, m, l) = self.providers();
-        run_bounded(
-            self.handle.config.shutdown_timeout(),
+        let deadline = self.handle.config.shutdown_timeout();
+        let outcomes = run_bounded(
+            deadline,
             move |_| t.force_flush(),
             move |_| m.force_flush(),
             move |_| l.map_or(Ok(()), |l| l.force_flush()),
-        )
+        );
+        flush_result(deadline, outcomes)
     }
 
     /// Flushes every signal and shuts the providers down, returning within the configured
-    /// deadline even when the collector is down or never answers. Idempotent: later calls
-    /// return `Ok(())` at once.
+    /// deadline (`OTELIX_SHUTDOWN_TIMEOUT`) even when the collector is down or never answers.
+    ///
+    /// The [`ShutdownReport`] says, per signal, where it was exported, how many items the
+    /// collector took over the run, how many were lost and why, and the last export failure:
+    /// log it and exit normally. Telemetry is off afterwards.
     ///
     /// # Errors
     ///
-    /// [`ShutdownError`] when a flush fails or does not finish in time; telemetry is off
-    /// afterwards either way.
-    pub fn shutdown(&self) -> Result<(), ShutdownError> {
+    /// [`ShutdownError::AlreadyShutDown`] when shutdown already ran.
+    pub fn shutdown(&self) -> Result<ShutdownReport, ShutdownError> {
         if self.shut_down.swap(true, Ordering::SeqCst) {
-            return Ok(());
+            return Err(ShutdownError::AlreadyShutDown);
         }
+        let started = std::time::Instant::now();
+        let deadline = self.handle.config.shutdown_timeout();
         let (t, m, l) = self.providers();
-        let timeout = self.handle.config.shutdown_timeout();
         // Requests that keep failing are sent again only until shortly before the deadline,
         // so that the metric reader's last export, which no processor bounds, ends in time.
-        let margin = (timeout / 10).min(std::time::Duration::from_millis(200));
-        self.clock
-            .begin(std::time::Instant::now() + timeout - margin);
-        run_bounded(
-            timeout,
+        let margin = (deadline / 10).min(std::time::Duration::from_millis(200));
+        self.clock.begin(started + deadline - margin);
+        let [traces, metrics, logs] = run_bounded(
+            deadline,
             move |left| t.shutdown_with_timeout(left),
             move |left| m.shutdown_with_timeout(left),
             move |left| l.map_or(Ok(()), |l| l.shutdown_with_timeout(left)),
-        )
+        );
+        Ok(ShutdownReport {
+            traces: self.signal_report(Signal::Traces, traces),
+            metrics: self.signal_report(Signal::Metrics, metrics),
+            logs: self.signal_report(Signal::Logs, logs),
+            elapsed: started.elapsed(),
+            deadline,
+        })
+    }
+
+    /// One signal's part of the shutdown report, from its export counters.
+    fn signal_report(&self, signal: Signal, flush: FlushOutcome) -> SignalReport {
+        let config = &self.handle.config;
+        let exported_over_otlp = !config.sdk_disabled()
+            && match signal {
+                Signal::Traces => config.traces_exporters().otlp,
+                Signal::Metrics => config.metrics_exporters().otlp,
+                Signal::Logs => config.logs_exporters().otlp,
+            };
+        let export = self.handle.export_handle(signal);
+        SignalReport {
+            signal,
+            endpoint: exported_over_otlp.then(|| config.otlp(signal).endpoint.clone()),
+            exported: export.map_or(0, |e| e.exported()),
+            dropped: export.map_or_else(Dropped::default, |e| Dropped {
+                queue_full: e.dropped_queue_full(),
+                export_failed: e.dropped_export_failed(),
+                rejected: e.dropped_rejected(),
+                shutdown: e.dropped_shutdown(),
+            }),
+            flush,
+            last_failure: export.and_then(|e| e.last_failure()),
+        }
     }
 
     fn providers(
@@ -173,9 +210,11 @@ impl Telemetry {
 
 impl Drop for Telemetry {
     fn drop(&mut self) {
-        if let Err(error) = self.shutdown() {
-            // Logging through our own subscriber could be gone already; stderr always works.
-            eprintln!("otelix: {error}");
+        if let Ok(report) = self.shutdown() {
+            if !report.is_complete() {
+                // Our own subscriber could be gone already; stderr always works.
+                eprintln!("otelix: {report}");
+            }
         }
         if let Some(rt) = self.export_runtime.take() {
             // Never blocks, so dropping the guard inside an async context is safe.

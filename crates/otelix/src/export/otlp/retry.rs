@@ -185,6 +185,8 @@ impl Sender {
 
     /// One warning when an outage begins; a refused request once a minute.
     fn report(&self, failure: &Failure) {
+        self.drops
+            .set_last_failure(format!("{}: {}", failure.kind.as_str(), failure.reason));
         if failure.kind.is_outage() {
             let mut outage = self.outage.lock().unwrap_or_else(PoisonError::into_inner);
             if outage.is_some() {

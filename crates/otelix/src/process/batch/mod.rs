@@ -107,6 +107,9 @@ pub(crate) struct DropCounter {
     signal: Signal,
     counts: [AtomicU64; 4],
     exported: AtomicU64,
+    /// The last export failure, for the shutdown report: its kind and reason, never a header
+    /// value.
+    last_failure: std::sync::Mutex<Option<String>>,
     log_dispatch: OnceLock<tracing::Dispatch>,
     limiter: RateLimiter<DropReason>,
 }
@@ -117,9 +120,18 @@ impl DropCounter {
             signal,
             counts: Default::default(),
             exported: AtomicU64::new(0),
+            last_failure: std::sync::Mutex::new(None),
             log_dispatch: OnceLock::new(),
             limiter: RateLimiter::default(),
         }
+    }
+
+    /// Remembers why the last export attempt failed.
+    pub(crate) fn set_last_failure(&self, failure: String) {
+        *self
+            .last_failure
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(failure);
     }
 
     pub(crate) fn add(&self, reason: DropReason, items: u64) {
@@ -245,6 +257,16 @@ impl ExportHandle {
     /// of its own, items of every export that returned success).
     pub fn exported(&self) -> u64 {
         self.drops.exported.load(Ordering::Relaxed)
+    }
+
+    /// Why the last failed export attempt failed, such as `collector not reachable: tcp connect
+    /// error: Connection refused (os error 111)`; `None` when none failed.
+    pub fn last_failure(&self) -> Option<String> {
+        self.drops
+            .last_failure
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// All items dropped so far.
