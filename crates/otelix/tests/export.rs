@@ -111,6 +111,52 @@ fn span_metric_and_log_arrive_over_http_protobuf() {
     roundtrip(Protocol::HttpProtobuf);
 }
 
+/// The temporality a counter arrives with, under `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`.
+fn counter_temporality(preference: Option<&str>) -> i32 {
+    let receiver = Receiver::start().expect("the OTLP receiver starts");
+    let vars: Vec<(&str, &str)> = preference
+        .map(|p| ("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", p))
+        .into_iter()
+        .collect();
+    let config = Config::builder()
+        .with_otlp_endpoint(receiver.grpc_endpoint())
+        .build_from_vars(vars)
+        .expect("a valid configuration");
+    let telemetry = Telemetry::builder(config)
+        .build()
+        .expect("telemetry builds");
+    let meter = telemetry.handle().meter().clone();
+    meter.u64_counter("a.count").build().add(3, &[]);
+    telemetry.force_flush().expect("telemetry flushes");
+    let m = receiver
+        .wait_for_metric_blocking(|m| m.name() == "a.count", WAIT)
+        .expect("the counter is exported");
+    match m.metric.data {
+        Some(opentelemetry_proto::tonic::metrics::v1::metric::Data::Sum(sum)) => {
+            sum.aggregation_temporality
+        }
+        other => panic!("a.count is not a sum: {other:?}"),
+    }
+}
+
+#[test]
+fn metrics_temporality_follows_the_preference() {
+    use opentelemetry_proto::tonic::metrics::v1::AggregationTemporality;
+    assert_eq!(
+        counter_temporality(None),
+        AggregationTemporality::Cumulative as i32
+    );
+    assert_eq!(
+        counter_temporality(Some("delta")),
+        AggregationTemporality::Delta as i32
+    );
+    assert_eq!(
+        counter_temporality(Some("lowmemory")),
+        AggregationTemporality::Delta as i32,
+        "lowmemory: synchronous counters are delta"
+    );
+}
+
 #[test]
 fn duration_histograms_use_second_buckets() {
     let receiver = Receiver::start().expect("the OTLP receiver starts");

@@ -48,6 +48,8 @@ use std::collections::HashMap;
 use std::ffi::OsString;
 use std::time::Duration;
 
+use opentelemetry_sdk::metrics::Temporality;
+
 pub use error::ConfigError;
 pub use otlp::{Compression, OtlpExport, SettingPath, Signal, TlsFiles};
 pub use settings::ENV_VARS;
@@ -70,6 +72,7 @@ pub struct Config {
     logs_exporters: Exporters,
     metric_export_interval: Duration,
     metric_export_timeout: Duration,
+    metrics_temporality: Temporality,
     batch: BatchSettings,
     log_batch: BatchSettings,
     prometheus_enabled: bool,
@@ -158,6 +161,11 @@ impl Config {
     /// Time allowed for one OTLP metric export, retries included.
     pub fn metric_export_timeout(&self) -> Duration {
         self.metric_export_timeout
+    }
+    /// The aggregation temporality of OTLP metrics
+    /// (`OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`).
+    pub fn metrics_temporality(&self) -> Temporality {
+        self.metrics_temporality
     }
     /// Batch span processor settings.
     pub fn batch(&self) -> BatchSettings {

@@ -264,6 +264,10 @@ fn every_new_variable_rejects_a_bad_value_by_name() {
         ("OTEL_EXPORTER_OTLP_METRICS_HEADERS", "=x"),
         ("OTEL_EXPORTER_OTLP_LOGS_HEADERS", "bad key=1"),
         ("OTEL_METRIC_EXPORT_TIMEOUT", "30s"),
+        (
+            "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE",
+            "sometimes",
+        ),
     ];
     for (var, value) in cases {
         let message = match from(&[(var, value)]) {
@@ -309,8 +313,25 @@ fn every_new_variable_accepts_a_good_value() {
         ("OTEL_EXPORTER_OTLP_LOGS_HEADERS", "c=3"),
         ("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4317"),
         ("OTEL_METRIC_EXPORT_TIMEOUT", "12000"),
+        (
+            "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE",
+            "LowMemory",
+        ),
     ]);
     assert_eq!(c.metric_export_timeout(), Duration::from_secs(12));
+    assert_eq!(
+        c.metrics_temporality(),
+        opentelemetry_sdk::metrics::Temporality::LowMemory
+    );
+    assert_eq!(
+        valid(&[]).metrics_temporality(),
+        opentelemetry_sdk::metrics::Temporality::Cumulative
+    );
+    assert_eq!(
+        valid(&[("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "delta")])
+            .metrics_temporality(),
+        opentelemetry_sdk::metrics::Temporality::Delta
+    );
     let metrics = c.otlp(Signal::Metrics);
     assert_eq!(metrics.timeout, Duration::from_secs(2));
     assert_eq!(metrics.compression, Compression::Gzip);

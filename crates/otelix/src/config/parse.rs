@@ -27,6 +27,19 @@ pub(super) fn millis(raw: &str) -> Result<Duration, &'static str> {
         .map_err(|_| "a whole number of milliseconds")
 }
 
+/// An OTLP metrics temporality preference, as the exporter specification names them.
+pub(super) fn temporality(
+    raw: &str,
+) -> Result<opentelemetry_sdk::metrics::Temporality, &'static str> {
+    use opentelemetry_sdk::metrics::Temporality;
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "cumulative" => Ok(Temporality::Cumulative),
+        "delta" => Ok(Temporality::Delta),
+        "lowmemory" => Ok(Temporality::LowMemory),
+        _ => Err("cumulative, delta or lowmemory"),
+    }
+}
+
 pub(super) fn positive_millis(raw: &str) -> Result<Duration, &'static str> {
     match millis(raw) {
         Ok(d) if !d.is_zero() => Ok(d),

@@ -137,6 +137,10 @@ impl ConfigBuilder {
                 .get(&OTEL_METRIC_EXPORT_INTERVAL, code.metric_export_interval)?,
             metric_export_timeout: vars
                 .get(&OTEL_METRIC_EXPORT_TIMEOUT, code.metric_export_timeout)?,
+            metrics_temporality: vars.get(
+                &OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE,
+                code.metrics_temporality,
+            )?,
             batch: self.span_batch(vars)?,
             log_batch: self.log_batch(vars)?,
             prometheus_enabled: vars

@@ -11,6 +11,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use opentelemetry_sdk::metrics::Temporality;
+
 use super::otlp::Compression;
 use super::parse;
 use super::table::settings;
@@ -366,6 +368,13 @@ settings! {
         parse: parse::positive_millis,
         check: parse::positive_duration,
         builder: with_metric_export_timeout(metric_export_timeout),
+    }
+    OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: Temporality {
+        value: "cumulative, delta or lowmemory",
+        default: Parsed("cumulative"),
+        meaning: "aggregation temporality of OTLP metrics (lowmemory: delta for synchronous counters and histograms); the Prometheus bridge is always cumulative",
+        parse: parse::temporality,
+        builder: with_otlp_metrics_temporality_preference(metrics_temporality),
     }
     OTEL_BSP_SCHEDULE_DELAY: Duration {
         value: "milliseconds",

@@ -16,16 +16,20 @@ use prost::Message as _;
 
 use super::delivery::{Delivery, PartialSuccess};
 
-/// Exports metrics with cumulative temporality (the SDK's default, which the OTLP exporter
-/// used before).
+/// Exports metrics with the temporality of `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`
+/// (cumulative by default).
 #[derive(Debug)]
 pub(crate) struct OtlpMetricExporter {
     delivery: Delivery,
+    temporality: Temporality,
 }
 
 impl OtlpMetricExporter {
-    pub(crate) fn new(delivery: Delivery) -> Self {
-        OtlpMetricExporter { delivery }
+    pub(crate) fn new(delivery: Delivery, temporality: Temporality) -> Self {
+        OtlpMetricExporter {
+            delivery,
+            temporality,
+        }
     }
 }
 
@@ -50,7 +54,7 @@ impl PushMetricExporter for OtlpMetricExporter {
     }
 
     fn temporality(&self) -> Temporality {
-        Temporality::Cumulative
+        self.temporality
     }
 }
 

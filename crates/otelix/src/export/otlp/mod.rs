@@ -183,7 +183,8 @@ pub(crate) fn metric_exporter(
 ) -> Result<OtlpMetricExporter, InitError> {
     #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
     {
-        delivery(config, Signal::Metrics, context, drops).map(OtlpMetricExporter::new)
+        delivery(config, Signal::Metrics, context, drops)
+            .map(|delivery| OtlpMetricExporter::new(delivery, config.metrics_temporality()))
     }
     #[cfg(not(any(feature = "otlp-grpc", feature = "otlp-http")))]
     {
