@@ -14,7 +14,7 @@ use crate::{line_of, markdown_files, read, relative, root};
 ///
 /// A `#` is not a reference when it is part of something else: an anchor (`#1-run-it`), an
 /// HTML entity (`&#123;`), a colour (`#1e88e5`, and digits-only colours: six or eight digits,
-/// or three or four on a line that speaks of colour).
+/// or three or four on a line that speaks of colour), or a standard's number (`PKCS #8`).
 fn issue_references(text: &str) -> Vec<(usize, String)> {
     let lower = text.to_ascii_lowercase();
     let bytes = lower.as_bytes();
@@ -48,7 +48,14 @@ fn issue_references(text: &str) -> Vec<(usize, String)> {
         let after = bytes.get(start + 1 + digits).copied();
         let after_ok = after.is_none_or(|b| !(is_word(b) || b == b'-'));
         let covered = found.iter().any(|(s, e)| (*s..*e).contains(&start));
-        if before_ok && digits > 0 && after_ok && !covered && !is_colour(&lower, start, digits) {
+        let standard = lower[..start].ends_with("pkcs ");
+        if before_ok
+            && !standard
+            && digits > 0
+            && after_ok
+            && !covered
+            && !is_colour(&lower, start, digits)
+        {
             found.push((start, start + 1 + digits));
         }
     }
@@ -142,7 +149,8 @@ fn source_comments_name_no_internal_issue_numbers() {
 fn legitimate_hashes_are_not_references() {
     let text = "#[derive(Debug)] #![allow(dead_code)] #!/usr/bin/env bash\n\
                 colours #1e88e5 and #000000, fill: #333, background #fff0\n\
-                see [setup](#1-dependencies) and &#123; or x#2";
+                see [setup](#1-dependencies) and &#123; or x#2\n\
+                keys in PKCS #8, PKCS #1 or SEC1";
     assert_eq!(issue_references(text), []);
     // Three digits on a line that says nothing of colour read as an issue number.
     assert_eq!(issue_references("fixed in #333"), [(1, "#333".to_owned())]);
