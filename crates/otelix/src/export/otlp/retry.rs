@@ -194,6 +194,12 @@ impl Sender {
             }
             *outage = Some(failure.kind);
             drop(outage);
+            // Refused credentials fail every request alike until someone fixes them: one
+            // warning, like an outage, but nothing is sent again.
+            let then = match failure.retry {
+                Retry::Never => "requests are not sent again, their items are dropped",
+                Retry::After(_) => "requests are sent again within their export timeout",
+            };
             self.drops.log(|| {
                 tracing::warn!(
                     target: TRACING_TARGET,
@@ -201,7 +207,7 @@ impl Sender {
                     endpoint = %self.endpoint,
                     reason_kind = failure.kind.as_str(),
                     reason = %failure.reason,
-                    "OTLP export failing: {}; requests are sent again within their export timeout, and one line says when exports succeed again",
+                    "OTLP export failing: {}; {then}, and one line says when exports succeed again",
                     failure.kind.as_str(),
                 );
             });

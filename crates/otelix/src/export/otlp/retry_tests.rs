@@ -127,6 +127,32 @@ async fn a_permanent_failure_is_sent_once() {
 }
 
 #[tokio::test]
+async fn refused_credentials_are_sent_once_and_the_warning_does_not_promise_a_retry() {
+    let refused = Failure::permanent(FailureKind::Authentication, "HTTP 401 Unauthorized");
+    let fake = FakeTransport::new([(Duration::ZERO, Err(refused.clone()))]);
+    let clock = Arc::new(ShutdownClock::default());
+    let (sender, lines) = sender(
+        &fake,
+        Duration::from_secs(1),
+        Duration::from_secs(10),
+        &clock,
+    );
+    let outcome = sender.deliver(Bytes::new()).await;
+    assert!(
+        matches!(outcome, Outcome::Failed(ref f) if *f == refused),
+        "{outcome:?}"
+    );
+    assert_eq!(fake.attempts().len(), 1);
+    let text = text(&lines);
+    assert!(
+        text.contains("collector refused the credentials")
+            && text.contains("requests are not sent again")
+            && !text.contains("sent again within"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
 async fn the_delay_the_collector_asks_for_is_honoured() {
     let fake = FakeTransport::new([unavailable(Some(Duration::from_millis(600))), ok()]);
     let clock = Arc::new(ShutdownClock::default());

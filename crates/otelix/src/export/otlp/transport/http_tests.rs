@@ -99,7 +99,7 @@ async fn tls_with_a_ca_file_and_mtls_reach_the_collector() {
     let failure = send(&without_client)
         .await
         .expect_err("refused without a certificate");
-    assert!(failure.kind.is_outage(), "{failure:?}");
+    assert_eq!(failure.kind, FailureKind::Certificate, "{failure:?}");
     assert!(matches!(failure.retry, Retry::After(None)), "{failure:?}");
     assert_eq!(collector.requests().len(), 1);
 

@@ -130,16 +130,23 @@ impl Failure {
     }
 
     /// A failure to connect or to keep the connection: retryable, and a certificate failure
-    /// when rustls' error is in the chain.
+    /// when rustls' error is in the chain or a TLS alert ended the connection.
     pub(crate) fn connection(error: &(dyn std::error::Error + 'static)) -> Self {
-        let kind = if certificate_error(error).is_some() {
+        let reason = describe(error);
+        let kind = if certificate_error(error).is_some() || reason.contains(TLS_ALERT) {
             FailureKind::Certificate
         } else {
             FailureKind::Connection
         };
-        Failure::retryable(kind, describe(error), None)
+        Failure::retryable(kind, reason, None)
     }
 }
+
+/// How rustls words an alert from the peer (`received fatal alert: CertificateRequired`). A
+/// collector that refuses the client's certificate says so with an alert after the TLS 1.3
+/// handshake, which reaches a gRPC call through HTTP/2, and h2 keeps only an I/O error's kind
+/// and text: the text is all that is left to tell it from a lost connection.
+const TLS_ALERT: &str = "received fatal alert: ";
 
 /// Whether a failed request is sent again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
