@@ -2,13 +2,14 @@
 //! only (as in production), its resource named after the case so that the receiver can tell
 //! what each service delivered.
 
-use std::net::SocketAddr;
+use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use otelix_testkit::Receiver;
 use serde_json::json;
 
-use crate::common::{self, free_port, wait_listening, Process, Protocol};
+use crate::common::{self, free_port, Process, Protocol, START};
 
 /// One running service.
 pub(crate) struct Service {
@@ -31,6 +32,17 @@ impl Service {
         endpoint: &str,
         env: &[(&str, String)],
     ) -> Service {
+        Service::try_start(dir, case, protocol, endpoint, env).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`Service::start`], or what the service said when it exited instead of listening.
+    pub(crate) fn try_start(
+        dir: &Path,
+        case: &str,
+        protocol: Protocol,
+        endpoint: &str,
+        env: &[(&str, String)],
+    ) -> Result<Service, String> {
         let dir = dir.join(case);
         std::fs::create_dir_all(&dir).expect("the case's directory");
         let addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
@@ -52,14 +64,28 @@ impl Service {
             command.env(key, value);
         }
         let mut process = Process::spawn(format!("wwmaa-backend-{case}"), &dir, &mut command);
-        wait_listening(&mut process, addr);
-        Service {
+        let deadline = Instant::now() + START;
+        while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+            if let Ok(Some(status)) = process.child.try_wait() {
+                return Err(format!(
+                    "{case}: the service exited ({status}) instead of listening: {}",
+                    process.output().trim()
+                ));
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{case}: the service does not listen on {addr} after {START:?}\n{}",
+                process.tail()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(Service {
             case: case.to_owned(),
             endpoint: endpoint.to_owned(),
             process,
             base: format!("http://{addr}"),
             client: reqwest::Client::new(),
-        }
+        })
     }
 
     pub(crate) fn base(&self) -> &str {
@@ -109,17 +135,14 @@ impl Service {
             .expect("/metrics text")
     }
 
-    /// The value of `otelix_exporter_dropped_total{signal, reason}` on `/metrics` (0 when the
-    /// series is absent).
-    pub(crate) async fn dropped(&self, signal: &str, reason: &str) -> f64 {
+    /// The value of `otelix_exporter_dropped_total{signal, reason}` on `/metrics`; `None` when
+    /// the series is absent.
+    pub(crate) async fn dropped(&self, signal: &str, reason: &str) -> Option<f64> {
         let page = common::exposition(&self.metrics_page().await);
-        page.find(
+        page.value(
             "otelix_exporter_dropped_total",
             &[("signal", signal), ("reason", reason)],
         )
-        .into_iter()
-        .map(|s| s.value())
-        .sum()
     }
 
     /// Everything the service wrote to stdout and stderr so far.
@@ -151,20 +174,18 @@ impl Service {
             .collect()
     }
 
-    /// Fails when `secret` appears anywhere in the service's output or in `metrics_page`.
-    pub(crate) fn assert_never_shows(&self, secret: &str, what: &str, metrics_page: &str) {
-        let output = self.output();
-        if let Some(line) = output.lines().find(|l| l.contains(secret)) {
-            panic!(
+    /// Where `secret` (the `what`) shows in the service's output or in `metrics_page`, if it
+    /// does.
+    pub(crate) fn shown(&self, secret: &str, what: &str, metrics_page: &str) -> Option<String> {
+        if let Some(line) = self.output().lines().find(|l| l.contains(secret)) {
+            return Some(format!(
                 "{}: the {what} appears in the service's output:\n{line}",
                 self.case
-            );
+            ));
         }
-        assert!(
-            !metrics_page.contains(secret),
-            "{}: the {what} appears on /metrics",
-            self.case
-        );
+        metrics_page
+            .contains(secret)
+            .then(|| format!("{}: the {what} appears on /metrics", self.case))
     }
 
     /// SIGTERM and the wait for its exit (telemetry flushed).
