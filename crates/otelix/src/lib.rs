@@ -72,6 +72,8 @@ pub use context::{
 pub use export::exemplars;
 #[cfg(feature = "prometheus")]
 pub use export::openmetrics;
+#[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+pub use export::otlp::TlsError;
 #[cfg(feature = "sqlx")]
 pub use instrument::db;
 pub use instrument::{cache, external, jobs};

@@ -198,18 +198,20 @@ pub const JOB_LAST_SUCCESS_TIMESTAMP: Metric = Metric {
     prometheus: "otelix_job_last_success_timestamp_seconds",
 };
 
-/// `otelix.exporter.dropped`: spans and log records the batch export processors dropped
-/// instead of exporting; every signal and reason is observed from the start, at 0 until an
-/// item is lost.
+/// `otelix.exporter.dropped`: spans and log records the batch export processors dropped, and
+/// metric data points the OTLP metric exporter dropped, instead of exporting them; every
+/// signal and reason is observed from the start, at 0 until an item is lost.
 pub const EXPORTER_DROPPED: Metric = Metric {
     name: "otelix.exporter.dropped",
     kind: MetricKind::ObservableCounter,
     unit: "{item}",
-    description: "Telemetry items dropped instead of exported: queue full, export failed, or \
-                  shutdown",
+    description: "Telemetry items (spans, metric data points, log records) dropped instead of \
+                  exported: queue full, export failed (refused for good, or not delivered within \
+                  the export timeout, retries included), rejected by the collector (partial \
+                  success), or shutdown",
     attributes: &[
-        Attribute::new(SIGNAL).one_of(&["traces", "logs"]),
-        Attribute::new(REASON).one_of(&["queue_full", "export_failed", "shutdown"]),
+        Attribute::new(SIGNAL).one_of(&["traces", "metrics", "logs"]),
+        Attribute::new(REASON).one_of(&["queue_full", "export_failed", "rejected", "shutdown"]),
     ],
     prometheus: "otelix_exporter_dropped_total",
 };

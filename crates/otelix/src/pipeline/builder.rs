@@ -10,7 +10,7 @@ use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::metrics::{MeterProviderBuilder, PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::trace::{SdkTracerProvider, SpanProcessor};
 use opentelemetry_sdk::Resource;
-use tokio::runtime::{Handle as RuntimeHandle, Runtime};
+use tokio::runtime::Runtime;
 use tracing_subscriber::fmt::writer::BoxMakeWriter;
 
 use super::logs as logging;
@@ -18,12 +18,14 @@ use super::metrics::seconds_histogram_view;
 use super::resource::resource;
 use super::traces::{sampler, BoxedProcessor, ObserveThenExport};
 use super::{InitError, Telemetry, TelemetryHandle, SCOPE_NAME};
-use crate::config::{Config, Protocol, Signal};
+use crate::config::{Config, Signal};
 use crate::export::exemplars::ExemplarRegistry;
-use crate::export::otlp::{log_exporter, metric_exporter, require_transport, span_exporter};
+use crate::export::otlp::{
+    log_exporter, metric_exporter, require_transport, span_exporters, ExportContext, ShutdownClock,
+};
 use crate::process::{
-    register_dropped_metric, BatchExportProcessor, BatchLogExportProcessor, ExportHandle,
-    SlowQueryProcessor,
+    register_dropped_metric, BatchExportProcessor, BatchLogExportProcessor, DropCounter,
+    ExportHandle, OtlpExporters, SlowQueryProcessor,
 };
 
 /// Builds a [`Telemetry`] from a [`Config`].
@@ -116,11 +118,16 @@ impl TelemetryBuilder {
                 otlp = true;
             }
         }
-        let export_runtime = export_runtime(&config, otlp)?;
+        let export_runtime = export_runtime(otlp)?;
         let _entered = export_runtime.as_ref().map(Runtime::enter);
-        let runtime = export_runtime.as_ref().map(|rt| rt.handle().clone());
+        let clock = Arc::new(ShutdownClock::default());
+        let context = export_runtime.as_ref().map(|rt| ExportContext {
+            runtime: rt.handle().clone(),
+            clock: Arc::clone(&clock),
+        });
 
-        let (meter_provider, bridge) = meter_provider(&config, &resource)?;
+        let (meter_provider, bridge, metric_export) =
+            meter_provider(&config, &resource, context.as_ref())?;
         let scope = InstrumentationScope::builder(SCOPE_NAME)
             .with_version(env!("CARGO_PKG_VERSION"))
             .build();
@@ -136,19 +143,14 @@ impl TelemetryBuilder {
             resource.clone(),
             slow_query,
             span_processors,
-            runtime.clone(),
+            context.as_ref(),
         )?;
-        let (logger_provider, log_export) = logger_provider(&config, resource, runtime)?;
+        let (logger_provider, log_export) = logger_provider(&config, resource, context.as_ref())?;
+        let exports = || span_export.iter().chain(&metric_export).chain(&log_export);
 
         // Present from the start, zeros included, so alerts on its increase work at once.
-        let dropped_metric = register_dropped_metric(
-            &meter,
-            span_export
-                .iter()
-                .chain(log_export.iter())
-                .map(ExportHandle::counter)
-                .collect(),
-        );
+        let dropped_metric =
+            register_dropped_metric(&meter, exports().map(ExportHandle::counter).collect());
         let tracer = tracer_provider.tracer_with_scope(scope);
         let dispatch = logging::dispatch(
             &config,
@@ -157,7 +159,7 @@ impl TelemetryBuilder {
             logger_provider.as_ref(),
         );
         slow_query_handle.set_log_dispatch(dispatch.clone());
-        for export in span_export.iter().chain(log_export.iter()) {
+        for export in exports() {
             export.set_log_dispatch(dispatch.clone());
         }
         drop(_entered);
@@ -176,6 +178,7 @@ impl TelemetryBuilder {
                 prometheus: bridge,
                 slow_query: slow_query_handle,
                 span_export,
+                metric_export,
                 log_export,
             },
             tracer_provider,
@@ -183,6 +186,7 @@ impl TelemetryBuilder {
             logger_provider,
             dispatch,
             export_runtime,
+            clock,
             _dropped_metric: dropped_metric,
             shut_down: AtomicBool::new(false),
         };
@@ -191,14 +195,12 @@ impl TelemetryBuilder {
     }
 }
 
-/// tonic's channel runs a worker task on the runtime it was built in. A runtime of our own
+/// Every OTLP request, on either transport, runs on this runtime: the exporters' futures are
+/// polled by plain threads (the batch processors', the metric reader's). A runtime of our own
 /// keeps exports independent of the application's runtime: a current-thread runtime blocked in
 /// shutdown cannot starve the exporter, and `init` works from synchronous code.
-fn export_runtime(config: &Config, otlp: bool) -> Result<Option<Runtime>, InitError> {
-    let grpc = Signal::ALL
-        .iter()
-        .any(|&signal| config.otlp(signal).protocol == Protocol::Grpc);
-    if !(otlp && grpc) {
+fn export_runtime(otlp: bool) -> Result<Option<Runtime>, InitError> {
+    if !otlp {
         return Ok(None);
     }
     tokio::runtime::Builder::new_multi_thread()
@@ -214,7 +216,8 @@ fn export_runtime(config: &Config, otlp: bool) -> Result<Option<Runtime>, InitEr
 fn meter_provider(
     config: &Config,
     resource: &Resource,
-) -> Result<(SdkMeterProvider, Option<Bridge>), InitError> {
+    context: Option<&ExportContext>,
+) -> Result<(SdkMeterProvider, Option<Bridge>, Option<ExportHandle>), InitError> {
     let exporting = !config.sdk_disabled();
     let mut builder = SdkMeterProvider::builder()
         .with_resource(resource.clone())
@@ -225,12 +228,15 @@ fn meter_provider(
         builder = with_bridge;
         bridge = Some(registry);
     }
-    if exporting && config.metrics_exporters().otlp {
+    let mut export_handle = None;
+    if let Some(context) = context.filter(|_| exporting && config.metrics_exporters().otlp) {
+        let drops = Arc::new(DropCounter::new(Signal::Metrics));
         builder = builder.with_reader(
-            PeriodicReader::builder(metric_exporter(config)?)
+            PeriodicReader::builder(metric_exporter(config, context, &drops)?)
                 .with_interval(config.metric_export_interval())
                 .build(),
         );
+        export_handle = Some(ExportHandle::new(drops));
     }
     if exporting && config.metrics_exporters().console {
         builder = builder.with_reader(
@@ -239,7 +245,7 @@ fn meter_provider(
                 .build(),
         );
     }
-    Ok((builder.build(), bridge))
+    Ok((builder.build(), bridge, export_handle))
 }
 
 /// What the Prometheus bridge leaves for the `/metrics` side: the registry it fills.
@@ -279,24 +285,26 @@ fn tracer_provider(
     resource: Resource,
     slow_query: SlowQueryProcessor,
     span_processors: Vec<Box<dyn SpanProcessor>>,
-    runtime: Option<RuntimeHandle>,
+    context: Option<&ExportContext>,
 ) -> Result<(SdkTracerProvider, Option<ExportHandle>), InitError> {
     let exporting = !config.sdk_disabled();
     let mut builder = SdkTracerProvider::builder()
         .with_resource(resource)
         .with_sampler(sampler(config.sampler()));
-    let export = if exporting && config.traces_exporters().otlp {
-        let batch = config.batch();
-        // One exporter, hence one connection, per export in flight: an exporter runs one
-        // export at a time.
-        let exporters = (0..batch.max_concurrent_exports)
-            .map(|_| span_exporter(config))
-            .collect::<Result<Vec<_>, _>>()?;
-        Some(BatchExportProcessor::with_runtime(
-            exporters, batch, runtime,
-        ))
-    } else {
-        None
+    let export = match context.filter(|_| exporting && config.traces_exporters().otlp) {
+        Some(context) => {
+            let batch = config.batch();
+            let drops = Arc::new(DropCounter::new(Signal::Traces));
+            // One exporter per export in flight (an exporter runs one export at a time), all
+            // on one connection pool.
+            let exporters = span_exporters(config, batch.max_concurrent_exports, context, &drops)?;
+            let otlp = OtlpExporters {
+                drops,
+                clock: Arc::clone(&context.clock),
+            };
+            Some(BatchExportProcessor::for_otlp(exporters, batch, otlp))
+        }
+        None => None,
     };
     let export_handle = export.as_ref().map(BatchExportProcessor::handle);
     match export {
@@ -325,19 +333,21 @@ fn tracer_provider(
 fn logger_provider(
     config: &Config,
     resource: Resource,
-    runtime: Option<RuntimeHandle>,
+    context: Option<&ExportContext>,
 ) -> Result<(Option<SdkLoggerProvider>, Option<ExportHandle>), InitError> {
     if config.sdk_disabled() || !config.logs_exporters().any() {
         return Ok((None, None));
     }
     let mut builder = SdkLoggerProvider::builder().with_resource(resource);
     let mut export_handle = None;
-    if config.logs_exporters().otlp {
-        let processor = BatchLogExportProcessor::with_runtime(
-            vec![log_exporter(config)?],
-            config.log_batch(),
-            runtime,
-        );
+    if let Some(context) = context.filter(|_| config.logs_exporters().otlp) {
+        let drops = Arc::new(DropCounter::new(Signal::Logs));
+        let exporter = log_exporter(config, context, &drops)?;
+        let otlp = OtlpExporters {
+            drops,
+            clock: Arc::clone(&context.clock),
+        };
+        let processor = BatchLogExportProcessor::for_otlp(vec![exporter], config.log_batch(), otlp);
         export_handle = Some(processor.handle());
         builder = builder.with_log_processor(processor);
     }

@@ -6,15 +6,40 @@ use std::time::Duration;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum InitError {
-    /// An OTLP exporter could not be built from the configuration.
+    /// An OTLP exporter could not be built from the configuration (its HTTP client could not
+    /// be set up).
     #[error("could not build the OTLP {signal} exporter for {endpoint}: {source}")]
     Exporter {
         /// `traces`, `metrics` or `logs`.
         signal: &'static str,
         /// Where it would have exported.
         endpoint: String,
-        /// What the exporter said.
-        source: opentelemetry_otlp::ExporterBuildError,
+        /// What failed.
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
+    },
+    /// A TLS file an OTLP setting names cannot be used: unreadable, not PEM, without a
+    /// certificate or key, or a key that does not match its certificate.
+    #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+    #[error("{setting}={}: {source}", .path.display())]
+    Tls {
+        /// The variable or builder method that named the file, such as
+        /// `OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY`.
+        setting: &'static str,
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong with it.
+        source: crate::TlsError,
+    },
+    /// A client certificate was given without its private key, or a key without its
+    /// certificate: mTLS needs both.
+    #[error("{given}={} is set but {missing} is not: mTLS needs the client certificate and its key", .path.display())]
+    ClientAuthIncomplete {
+        /// The setting that was given.
+        given: &'static str,
+        /// The file it names.
+        path: std::path::PathBuf,
+        /// The setting that is missing, of the same signal and form.
+        missing: String,
     },
     /// An OTLP endpoint is not a URI the transport can connect to.
     #[error("the OTLP {signal} endpoint {endpoint} is not a valid URI: {source}")]

@@ -21,6 +21,7 @@ pub struct TelemetryHandle {
     pub(super) prometheus: Option<prometheus::Registry>,
     pub(super) slow_query: SlowQueryHandle,
     pub(super) span_export: Option<ExportHandle>,
+    pub(super) metric_export: Option<ExportHandle>,
     pub(super) log_export: Option<ExportHandle>,
     pub(super) exemplars: Option<Arc<ExemplarRegistry>>,
 }
@@ -50,6 +51,13 @@ impl TelemetryHandle {
     /// `otelix.exporter.dropped`); `None` when spans are not exported over OTLP.
     pub fn span_export(&self) -> Option<&ExportHandle> {
         self.span_export.as_ref()
+    }
+
+    /// Counters of the metric data points the OTLP metric export delivered and dropped (the
+    /// `metrics` series of `otelix.exporter.dropped`); `None` when metrics are not exported
+    /// over OTLP.
+    pub fn metric_export(&self) -> Option<&ExportHandle> {
+        self.metric_export.as_ref()
     }
 
     /// Counters of the log records the OTLP log export dropped (the `logs` series of

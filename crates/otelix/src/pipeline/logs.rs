@@ -41,6 +41,7 @@ const INTERNAL_TARGETS: &[&str] = &[
     "hyper_util",
     "tower",
     "reqwest",
+    "rustls",
 ];
 
 /// How often one internal diagnostic may appear on stdout.

@@ -10,7 +10,7 @@ use opentelemetry_sdk::trace::SdkTracerProvider;
 use super::shutdown::run_bounded;
 use super::{ShutdownError, TelemetryBuilder, TelemetryHandle};
 use crate::config::{Config, Signal};
-use crate::export::otlp::probe;
+use crate::export::otlp::{probe, ShutdownClock};
 
 /// Running telemetry. Flushes and shuts down on [`Telemetry::shutdown`] or on drop, within the
 /// configured deadline (`OTELIX_SHUTDOWN_TIMEOUT`).
@@ -21,6 +21,8 @@ pub struct Telemetry {
     pub(super) logger_provider: Option<SdkLoggerProvider>,
     pub(super) dispatch: tracing::Dispatch,
     pub(super) export_runtime: Option<tokio::runtime::Runtime>,
+    /// Tells the OTLP exporters when to stop sending failed requests again.
+    pub(super) clock: std::sync::Arc<ShutdownClock>,
     pub(super) _dropped_metric: ObservableCounter<u64>,
     pub(super) shut_down: AtomicBool,
 }
@@ -100,8 +102,14 @@ impl Telemetry {
             return Ok(());
         }
         let (t, m, l) = self.providers();
+        let timeout = self.handle.config.shutdown_timeout();
+        // Requests that keep failing are sent again only until shortly before the deadline,
+        // so that the metric reader's last export, which no processor bounds, ends in time.
+        let margin = (timeout / 10).min(std::time::Duration::from_millis(200));
+        self.clock
+            .begin(std::time::Instant::now() + timeout - margin);
         run_bounded(
-            self.handle.config.shutdown_timeout(),
+            timeout,
             move |left| t.shutdown_with_timeout(left),
             move |left| m.shutdown_with_timeout(left),
             move |left| l.map_or(Ok(()), |l| l.shutdown_with_timeout(left)),
@@ -151,7 +159,7 @@ impl Telemetry {
                                 endpoint,
                                 protocol = config.otlp(Signal::Traces).protocol.as_str(),
                                 %reason,
-                                "OTLP collector not reachable; the service runs on, every scheduled export tries to connect again, and batches it cannot deliver are dropped"
+                                "OTLP collector not reachable; the service runs on, exports are sent again within their export timeout, and what cannot be delivered is dropped and counted in otelix_exporter_dropped_total"
                             );
                         });
                     }

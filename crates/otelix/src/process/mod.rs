@@ -6,6 +6,8 @@
 mod batch;
 mod slow_query;
 
-pub(crate) use batch::register_dropped_metric;
+#[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+pub(crate) use batch::DropReason;
+pub(crate) use batch::{register_dropped_metric, DropCounter, OtlpExporters};
 pub use batch::{BatchExportProcessor, BatchLogExportProcessor, ExportHandle};
 pub use slow_query::{SlowQueryHandle, SlowQueryProcessor, SlowQuerySettings};

@@ -1,42 +1,66 @@
-//! OTLP exporters, one submodule per transport, each behind its feature: `grpc` (`otlp-grpc`;
-//! spans through otelix's own encoder, which writes the protobuf request itself at a quarter
-//! of the SDK exporter's instructions per span) and `http` (`otlp-http`; the SDK's
-//! HTTP/protobuf exporters). Metrics and logs use `opentelemetry-otlp`'s exporters on either.
+//! otelix's OTLP exporters, for the three signals over both transports (gRPC with feature
+//! `otlp-grpc`, HTTP/protobuf with `otlp-http`): TLS and mTLS by rustls, headers, gzip, and
+//! retries as the OTLP exporter specification asks.
+//!
+//! | file | what it holds |
+//! |---|---|
+//! | `tls` | the one rustls client configuration both transports use, [`TlsError`] |
+//! | `transport` | sending one request over gRPC or HTTP, and how it failed |
+//! | `retry` | sending it again within the budget; failures reported once per outage |
+//! | `clock` | the shutdown deadline every delivery stops at |
+//! | `delivery` | on the export runtime, partial successes, every item counted |
+//! | `spans`, `metrics`, `logs` | the SDK-facing exporters; spans through otelix's own encoder |
+//! | `unavailable` | what stands for them in a build with neither transport |
 //!
 //! A protocol whose feature this build lacks is refused when telemetry is built
 //! ([`InitError::FeatureDisabled`]), never at the first export.
 
-#[cfg(feature = "otlp-grpc")]
-mod grpc;
-#[cfg(feature = "otlp-grpc")]
-mod grpc_spans;
-#[cfg(feature = "otlp-http")]
-mod http;
+mod clock;
+#[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+mod delivery;
+#[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+mod logs;
+#[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+mod metrics;
+#[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+mod retry;
+#[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+mod spans;
+#[cfg(test)]
+#[cfg(all(feature = "otlp-grpc", feature = "otlp-http"))]
+mod test_support;
+#[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+mod tls;
+#[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+mod transport;
 #[cfg(not(any(feature = "otlp-grpc", feature = "otlp-http")))]
 mod unavailable;
 
+pub(crate) use clock::ShutdownClock;
 #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
-pub(crate) use opentelemetry_otlp::{LogExporter, MetricExporter};
+pub(crate) use logs::OtlpLogExporter;
+#[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+pub(crate) use metrics::OtlpMetricExporter;
+#[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+pub(crate) use spans::OtlpSpanExporter;
+#[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+pub use tls::TlsError;
 #[cfg(not(any(feature = "otlp-grpc", feature = "otlp-http")))]
 pub(crate) use unavailable::{
-    Unavailable as OtlpSpanExporter, Unavailable as MetricExporter, Unavailable as LogExporter,
+    Unavailable as OtlpSpanExporter, Unavailable as OtlpMetricExporter,
+    Unavailable as OtlpLogExporter,
 };
 
 use std::net::ToSocketAddrs;
+use std::sync::Arc;
 use std::time::Duration;
 
-#[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
-use opentelemetry_sdk::{
-    error::OTelSdkResult,
-    trace::{SpanData, SpanExporter},
-    Resource,
-};
-
 use crate::config::{Config, Protocol, Signal};
+use crate::process::DropCounter;
 use crate::InitError;
 
 /// The transports compiled into this build; a variant exists only with its feature.
-enum Transport {
+enum Compiled {
     #[cfg(feature = "otlp-grpc")]
     Grpc,
     #[cfg(feature = "otlp-http")]
@@ -44,13 +68,13 @@ enum Transport {
 }
 
 /// The transport for the signal's protocol, or the error that names the feature to enable.
-fn transport(config: &Config, signal: Signal) -> Result<Transport, InitError> {
+fn compiled(config: &Config, signal: Signal) -> Result<Compiled, InitError> {
     let export = config.otlp(signal);
     match export.protocol {
         #[cfg(feature = "otlp-grpc")]
-        Protocol::Grpc => Ok(Transport::Grpc),
+        Protocol::Grpc => Ok(Compiled::Grpc),
         #[cfg(feature = "otlp-http")]
-        Protocol::HttpProtobuf => Ok(Transport::Http),
+        Protocol::HttpProtobuf => Ok(Compiled::Http),
         #[allow(unreachable_patterns)]
         protocol => Err(InitError::FeatureDisabled {
             variable: export.protocol_setting(),
@@ -75,127 +99,113 @@ fn feature_of(protocol: Protocol) -> &'static str {
 ///
 /// [`InitError::FeatureDisabled`] naming the protocol's variable and the feature.
 pub(crate) fn require_transport(config: &Config, signal: Signal) -> Result<(), InitError> {
-    transport(config, signal).map(drop)
+    compiled(config, signal).map(drop)
 }
 
-/// otelix's gRPC span exporter, or the SDK's HTTP/protobuf one.
+/// What every exporter of one telemetry pipeline shares: the export runtime its deliveries
+/// run on, and the shutdown deadline they stop at.
+#[derive(Debug, Clone)]
+pub(crate) struct ExportContext {
+    #[cfg_attr(
+        not(any(feature = "otlp-grpc", feature = "otlp-http")),
+        allow(dead_code)
+    )]
+    pub(crate) runtime: tokio::runtime::Handle,
+    pub(crate) clock: Arc<ShutdownClock>,
+}
+
+/// How long one request of `signal` may take, retries included.
 #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
-#[derive(Debug)]
-pub(crate) enum OtlpSpanExporter {
-    #[cfg(feature = "otlp-grpc")]
-    Grpc(grpc_spans::GrpcSpanExporter),
-    #[cfg(feature = "otlp-http")]
-    Http(opentelemetry_otlp::SpanExporter),
+fn budget(config: &Config, signal: Signal) -> Duration {
+    match signal {
+        Signal::Traces => config.batch().export_timeout,
+        Signal::Metrics => config.metric_export_timeout(),
+        Signal::Logs => config.log_batch().export_timeout,
+    }
 }
 
+/// The signal's delivery: TLS files read, the transport set up, shared by its exporters.
 #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
-impl SpanExporter for OtlpSpanExporter {
-    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        match self {
-            #[cfg(feature = "otlp-grpc")]
-            OtlpSpanExporter::Grpc(exporter) => exporter.export(batch).await,
-            #[cfg(feature = "otlp-http")]
-            OtlpSpanExporter::Http(exporter) => exporter.export(batch).await,
-        }
-    }
+fn delivery(
+    config: &Config,
+    signal: Signal,
+    context: &ExportContext,
+    drops: &Arc<DropCounter>,
+) -> Result<delivery::Delivery, InitError> {
+    require_transport(config, signal)?;
+    let export = config.otlp(signal);
+    let tls = tls::client_config(signal, export)?;
+    let transport = transport::Transport::new(signal, export, tls)?;
+    let budget = budget(config, signal);
+    let sender = retry::Sender::new(
+        transport,
+        signal,
+        export.endpoint.clone(),
+        retry::Limits {
+            attempt_timeout: export.timeout.min(budget),
+            budget,
+        },
+        Arc::clone(&context.clock),
+        Arc::clone(drops),
+    );
+    Ok(delivery::Delivery::new(
+        Arc::new(sender),
+        context.runtime.clone(),
+    ))
+}
 
-    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        match self {
-            #[cfg(feature = "otlp-grpc")]
-            OtlpSpanExporter::Grpc(exporter) => exporter.shutdown_with_timeout(timeout),
-            #[cfg(feature = "otlp-http")]
-            OtlpSpanExporter::Http(exporter) => exporter.shutdown_with_timeout(timeout),
-        }
+/// `count` span exporters (one per export in flight) sharing one connection pool.
+pub(crate) fn span_exporters(
+    config: &Config,
+    count: usize,
+    context: &ExportContext,
+    drops: &Arc<DropCounter>,
+) -> Result<Vec<OtlpSpanExporter>, InitError> {
+    #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+    {
+        let delivery = delivery(config, Signal::Traces, context, drops)?;
+        Ok((0..count.max(1))
+            .map(|_| OtlpSpanExporter::new(delivery.clone()))
+            .collect())
     }
-
-    fn set_resource(&mut self, resource: &Resource) {
-        match self {
-            #[cfg(feature = "otlp-grpc")]
-            OtlpSpanExporter::Grpc(exporter) => exporter.set_resource(resource),
-            #[cfg(feature = "otlp-http")]
-            OtlpSpanExporter::Http(exporter) => exporter.set_resource(resource),
-        }
+    #[cfg(not(any(feature = "otlp-grpc", feature = "otlp-http")))]
+    {
+        let _ = (count, context, drops);
+        match compiled(config, Signal::Traces)? {}
     }
 }
 
-/// The span exporter for the configured protocol. Call inside the export runtime (the gRPC
-/// channel's worker task lives there).
-pub(crate) fn span_exporter(config: &Config) -> Result<OtlpSpanExporter, InitError> {
-    match transport(config, Signal::Traces)? {
-        #[cfg(feature = "otlp-grpc")]
-        Transport::Grpc => grpc::span_exporter(config).map(OtlpSpanExporter::Grpc),
-        #[cfg(feature = "otlp-http")]
-        Transport::Http => http::span_exporter(config).map(OtlpSpanExporter::Http),
+/// The metric exporter for the configured protocol.
+pub(crate) fn metric_exporter(
+    config: &Config,
+    context: &ExportContext,
+    drops: &Arc<DropCounter>,
+) -> Result<OtlpMetricExporter, InitError> {
+    #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+    {
+        delivery(config, Signal::Metrics, context, drops).map(OtlpMetricExporter::new)
+    }
+    #[cfg(not(any(feature = "otlp-grpc", feature = "otlp-http")))]
+    {
+        let _ = (context, drops);
+        match compiled(config, Signal::Metrics)? {}
     }
 }
 
-/// The SDK's metric exporter for the configured protocol.
-pub(crate) fn metric_exporter(config: &Config) -> Result<MetricExporter, InitError> {
-    match transport(config, Signal::Metrics)? {
-        #[cfg(feature = "otlp-grpc")]
-        Transport::Grpc => grpc::metric_exporter(config),
-        #[cfg(feature = "otlp-http")]
-        Transport::Http => http::metric_exporter(config),
+/// The log exporter for the configured protocol.
+pub(crate) fn log_exporter(
+    config: &Config,
+    context: &ExportContext,
+    drops: &Arc<DropCounter>,
+) -> Result<OtlpLogExporter, InitError> {
+    #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+    {
+        delivery(config, Signal::Logs, context, drops).map(OtlpLogExporter::new)
     }
-}
-
-/// The SDK's log exporter for the configured protocol.
-pub(crate) fn log_exporter(config: &Config) -> Result<LogExporter, InitError> {
-    match transport(config, Signal::Logs)? {
-        #[cfg(feature = "otlp-grpc")]
-        Transport::Grpc => grpc::log_exporter(config),
-        #[cfg(feature = "otlp-http")]
-        Transport::Http => http::log_exporter(config),
-    }
-}
-
-/// One signal's destination: where it is sent and how long one request may take.
-#[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
-struct Destination<'c> {
-    /// `traces`, `metrics` or `logs`.
-    signal: &'static str,
-    endpoint: &'c str,
-    timeout: Duration,
-    export: &'c crate::config::OtlpExport,
-}
-
-#[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
-impl<'c> Destination<'c> {
-    fn traces(config: &'c Config) -> Self {
-        // `OTEL_BSP_EXPORT_TIMEOUT` bounds each span export in otelix's batch processor; the
-        // request's own timeout must not outlast it, so the request is cancelled in time.
-        let export = config.otlp(Signal::Traces);
-        Destination {
-            signal: "traces",
-            endpoint: &export.endpoint,
-            timeout: export.timeout.min(config.batch().export_timeout),
-            export,
-        }
-    }
-
-    fn metrics(config: &'c Config) -> Self {
-        Self::of(config.otlp(Signal::Metrics), "metrics")
-    }
-
-    fn logs(config: &'c Config) -> Self {
-        Self::of(config.otlp(Signal::Logs), "logs")
-    }
-
-    fn of(export: &'c crate::config::OtlpExport, signal: &'static str) -> Self {
-        Destination {
-            signal,
-            endpoint: &export.endpoint,
-            timeout: export.timeout,
-            export,
-        }
-    }
-
-    fn build_error(&self, source: opentelemetry_otlp::ExporterBuildError) -> InitError {
-        InitError::Exporter {
-            signal: self.signal,
-            endpoint: self.endpoint.to_owned(),
-            source,
-        }
+    #[cfg(not(any(feature = "otlp-grpc", feature = "otlp-http")))]
+    {
+        let _ = (context, drops);
+        match compiled(config, Signal::Logs)? {}
     }
 }
 

@@ -7,10 +7,10 @@ use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::logs::{LogBatch, LogExporter, LogProcessor, SdkLogRecord};
 use opentelemetry_sdk::Resource;
 
-use super::queue::Batcher;
+use super::queue::{Batcher, OtlpExporters};
 use super::worker::Exporter;
-use super::{ExportHandle, Signal};
-use crate::config::BatchSettings;
+use super::ExportHandle;
+use crate::config::{BatchSettings, Signal};
 
 /// A log record and its scope, owned by the queue (the SDK hands them over by reference).
 type LogItem = Box<(SdkLogRecord, InstrumentationScope)>;
@@ -46,20 +46,23 @@ impl BatchLogExportProcessor {
     where
         E: LogExporter + 'static,
     {
-        Self::with_runtime(exporters, settings, None)
+        BatchLogExportProcessor {
+            batcher: Batcher::new(Signal::Logs, exporters, settings, None),
+        }
     }
 
-    /// As [`BatchLogExportProcessor::new`], with `runtime` entered on the export threads.
-    pub(crate) fn with_runtime<E>(
+    /// A processor for otelix's own OTLP exporters, which retry within the export timeout,
+    /// count their items in `otlp.drops` and stop retrying at the shutdown deadline.
+    pub(crate) fn for_otlp<E>(
         exporters: Vec<E>,
         settings: BatchSettings,
-        runtime: Option<tokio::runtime::Handle>,
+        otlp: OtlpExporters,
     ) -> Self
     where
         E: LogExporter + 'static,
     {
         BatchLogExportProcessor {
-            batcher: Batcher::new(Signal::Logs, exporters, settings, runtime),
+            batcher: Batcher::new(Signal::Logs, exporters, settings, Some(otlp)),
         }
     }
 

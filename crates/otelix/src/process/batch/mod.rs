@@ -1,6 +1,7 @@
 //! otelix's batch processors for spans and log records: items leave the request thread
 //! through a bounded queue and are exported in batches by dedicated threads, several exports
-//! in flight, every lost item counted in `otelix.exporter.dropped` (attribute `signal`).
+//! in flight, every lost item counted in `otelix.exporter.dropped` (attributes `signal` and
+//! `reason`; the OTLP metric exporter counts its data points there too).
 //!
 //! Why not the SDK's `BatchSpanProcessor` and `BatchLogProcessor`: the span processor runs one
 //! export at a time, so while a batch is on the wire the queue only fills, and at saturation
@@ -18,6 +19,11 @@
 //! | `worker` | the export threads: batches on the wire, timeouts, back-off after failures |
 //! | `spans`, `logs` | [`BatchExportProcessor`] and [`BatchLogExportProcessor`], the SDK-facing wrappers |
 //! | this file | the drop accounting: [`ExportHandle`] and `otelix.exporter.dropped` |
+//!
+//! otelix's OTLP exporters retry a failed batch themselves and know why they gave it up (a
+//! permanent refusal, the export timeout, a partial success, shutdown); a processor built for
+//! them (`for_otlp`) leaves the counting of failed exports to them and only counts an export
+//! that outlives its timeout.
 
 mod logs;
 mod queue;
@@ -25,6 +31,7 @@ mod spans;
 mod worker;
 
 pub use logs::BatchLogExportProcessor;
+pub(crate) use queue::OtlpExporters;
 pub use spans::BatchExportProcessor;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -33,44 +40,27 @@ use std::sync::{Arc, OnceLock};
 use opentelemetry::metrics::{Meter, ObservableCounter};
 use opentelemetry::KeyValue;
 
+use crate::config::Signal;
 use crate::names::{EXPORTER_DROPPED, REASON, SIGNAL};
 use crate::pipeline::RateLimiter;
 
 /// `tracing` target of the export diagnostics.
 const TRACING_TARGET: &str = "otelix::export";
 
-/// The telemetry a processor carries: the `signal` attribute of `otelix.exporter.dropped`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Signal {
-    /// Spans, by [`BatchExportProcessor`].
-    Traces,
-    /// Log records, by [`BatchLogExportProcessor`].
-    Logs,
+/// What the items of `signal` are called in messages.
+fn item_name(signal: Signal) -> &'static str {
+    match signal {
+        Signal::Traces => "spans",
+        Signal::Metrics => "metric data points",
+        Signal::Logs => "log records",
+    }
 }
 
-impl Signal {
-    const ALL: [Signal; 2] = [Signal::Traces, Signal::Logs];
-
-    fn as_str(self) -> &'static str {
-        match self {
-            Signal::Traces => "traces",
-            Signal::Logs => "logs",
-        }
-    }
-
-    /// What the items are called in messages.
-    fn items(self) -> &'static str {
-        match self {
-            Signal::Traces => "spans",
-            Signal::Logs => "log records",
-        }
-    }
-
-    fn thread_name(self, i: usize) -> String {
-        match self {
-            Signal::Traces => format!("otelix-span-export-{i}"),
-            Signal::Logs => format!("otelix-log-export-{i}"),
-        }
+fn thread_name(signal: Signal, i: usize) -> String {
+    match signal {
+        Signal::Traces => format!("otelix-span-export-{i}"),
+        Signal::Metrics => format!("otelix-metric-export-{i}"),
+        Signal::Logs => format!("otelix-log-export-{i}"),
     }
 }
 
@@ -79,16 +69,21 @@ impl Signal {
 pub(crate) enum DropReason {
     /// The queue held `max_queue_size` items already.
     QueueFull,
-    /// The exporter returned an error (collector down or refusing) or did not finish in time.
+    /// The collector refused the request for good, or it could not be delivered within the
+    /// export timeout, retries included.
     ExportFailed,
-    /// Ended after shutdown, or still queued when the shutdown deadline passed.
+    /// The collector took the request but rejected these items (an OTLP partial success).
+    Rejected,
+    /// Ended after shutdown, or still queued or being retried when the shutdown deadline
+    /// passed.
     Shutdown,
 }
 
 impl DropReason {
-    const ALL: [DropReason; 3] = [
+    const ALL: [DropReason; 4] = [
         DropReason::QueueFull,
         DropReason::ExportFailed,
+        DropReason::Rejected,
         DropReason::Shutdown,
     ];
 
@@ -96,23 +91,22 @@ impl DropReason {
         match self {
             DropReason::QueueFull => "queue_full",
             DropReason::ExportFailed => "export_failed",
+            DropReason::Rejected => "rejected",
             DropReason::Shutdown => "shutdown",
         }
     }
 
     fn index(self) -> usize {
-        match self {
-            DropReason::QueueFull => 0,
-            DropReason::ExportFailed => 1,
-            DropReason::Shutdown => 2,
-        }
+        self as usize
     }
 }
 
-/// Counts of one signal's dropped items, by reason, and the rate-limited warning about them.
+/// Counts of one signal's items: exported, and dropped by reason, with the rate-limited
+/// warning about drops.
 pub(crate) struct DropCounter {
     signal: Signal,
-    counts: [AtomicU64; 3],
+    counts: [AtomicU64; 4],
+    exported: AtomicU64,
     log_dispatch: OnceLock<tracing::Dispatch>,
     limiter: RateLimiter<DropReason>,
 }
@@ -122,12 +116,13 @@ impl DropCounter {
         DropCounter {
             signal,
             counts: Default::default(),
+            exported: AtomicU64::new(0),
             log_dispatch: OnceLock::new(),
             limiter: RateLimiter::default(),
         }
     }
 
-    fn add(&self, reason: DropReason, items: u64) {
+    pub(crate) fn add(&self, reason: DropReason, items: u64) {
         if items == 0 {
             return;
         }
@@ -136,7 +131,7 @@ impl DropCounter {
             return;
         }
         let signal = self.signal;
-        let warn = || {
+        self.log(|| {
             tracing::warn!(
                 target: TRACING_TARGET,
                 signal = signal.as_str(),
@@ -144,13 +139,25 @@ impl DropCounter {
                 dropped = items,
                 dropped_total = total,
                 "{} dropped instead of exported (counted in otelix_exporter_dropped_total; this warning repeats at most once a minute per reason)",
-                signal.items(),
+                item_name(signal),
             );
-        };
+        });
+    }
+
+    /// Runs `emit` (a `tracing` event about exporting) with telemetry's own subscriber when it
+    /// is set, and with telemetry suppressed, so that the event is never exported as a log
+    /// record by the pipeline it is about.
+    pub(crate) fn log(&self, emit: impl FnOnce()) {
+        let _suppressed = opentelemetry::Context::enter_telemetry_suppressed_scope();
         match self.log_dispatch.get() {
-            Some(dispatch) => tracing::dispatcher::with_default(dispatch, warn),
-            None => warn(),
+            Some(dispatch) => tracing::dispatcher::with_default(dispatch, emit),
+            None => emit(),
         }
+    }
+
+    /// Items the collector accepted.
+    pub(crate) fn add_exported(&self, items: u64) {
+        self.exported.fetch_add(items, Ordering::Relaxed);
     }
 
     fn get(&self, reason: DropReason) -> u64 {
@@ -162,6 +169,7 @@ impl std::fmt::Debug for DropCounter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut s = f.debug_struct("DropCounter");
         s.field("signal", &self.signal.as_str());
+        s.field("exported", &self.exported.load(Ordering::Relaxed));
         for reason in DropReason::ALL {
             s.field(reason.as_str(), &self.get(reason));
         }
@@ -198,27 +206,45 @@ pub(crate) fn register_dropped_metric(
         .build()
 }
 
-/// Items (spans or log records) lost by a [`BatchExportProcessor`] or a
-/// [`BatchLogExportProcessor`], by reason.
+/// Items exported, and items lost instead, by reason: spans or log records of a
+/// [`BatchExportProcessor`] or a [`BatchLogExportProcessor`], or metric data points of the
+/// OTLP metric exporter.
 #[derive(Debug, Clone)]
 pub struct ExportHandle {
     drops: Arc<DropCounter>,
 }
 
 impl ExportHandle {
+    pub(crate) fn new(drops: Arc<DropCounter>) -> Self {
+        ExportHandle { drops }
+    }
+
     /// Items dropped because the queue was full.
     pub fn dropped_queue_full(&self) -> u64 {
         self.drops.get(DropReason::QueueFull)
     }
 
-    /// Items dropped because their export failed or timed out.
+    /// Items dropped because their export failed for good or did not succeed within the
+    /// export timeout, retries included.
     pub fn dropped_export_failed(&self) -> u64 {
         self.drops.get(DropReason::ExportFailed)
     }
 
-    /// Items dropped because they ended after shutdown or were still queued at its deadline.
+    /// Items the collector accepted the request of but rejected (an OTLP partial success).
+    pub fn dropped_rejected(&self) -> u64 {
+        self.drops.get(DropReason::Rejected)
+    }
+
+    /// Items dropped because they ended after shutdown or were still queued, or being
+    /// retried, at its deadline.
     pub fn dropped_shutdown(&self) -> u64 {
         self.drops.get(DropReason::Shutdown)
+    }
+
+    /// Items the collector accepted: sent and not rejected (for a processor with an exporter
+    /// of its own, items of every export that returned success).
+    pub fn exported(&self) -> u64 {
+        self.drops.exported.load(Ordering::Relaxed)
     }
 
     /// All items dropped so far.

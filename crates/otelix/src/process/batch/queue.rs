@@ -11,8 +11,9 @@ use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::Resource;
 
 use super::worker::{export_loop, Exporter};
-use super::{DropCounter, DropReason, ExportHandle, Signal, TRACING_TARGET};
-use crate::config::BatchSettings;
+use super::{thread_name, DropCounter, DropReason, ExportHandle, TRACING_TARGET};
+use crate::config::{BatchSettings, Signal};
+use crate::export::otlp::ShutdownClock;
 
 pub(super) struct State<T> {
     /// The batch being filled.
@@ -49,6 +50,9 @@ pub(super) struct Shared<T> {
     pub(super) max_batch: usize,
     pub(super) schedule_delay: Duration,
     pub(super) export_timeout: Duration,
+    /// Set for otelix's OTLP exporters, which retry, count what they export or drop, and stop
+    /// retrying at the shutdown deadline this clock carries.
+    pub(super) own_exporter: Option<Arc<ShutdownClock>>,
 }
 
 impl<T> Shared<T> {
@@ -67,6 +71,13 @@ pub(super) struct Batcher<T> {
 
 type StartWorkers = Box<dyn FnOnce(Option<&Resource>) + Send>;
 
+/// What a processor shares with otelix's own OTLP exporters: the counters they count their
+/// items in, and the shutdown deadline they stop retrying at.
+pub(crate) struct OtlpExporters {
+    pub(crate) drops: Arc<DropCounter>,
+    pub(crate) clock: Arc<ShutdownClock>,
+}
+
 impl<T> std::fmt::Debug for Batcher<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Batcher")
@@ -82,12 +93,16 @@ impl<T> Batcher<T> {
         signal: Signal,
         exporters: Vec<X>,
         settings: BatchSettings,
-        runtime: Option<tokio::runtime::Handle>,
+        otlp: Option<OtlpExporters>,
     ) -> Self
     where
         T: Send + 'static,
         X: Exporter<T>,
     {
+        let (drops, own_exporter) = match otlp {
+            Some(otlp) => (otlp.drops, Some(otlp.clock)),
+            None => (Arc::new(DropCounter::new(signal)), None),
+        };
         let max_batch = settings
             .max_export_batch_size
             .clamp(1, settings.max_queue_size.max(1));
@@ -102,11 +117,12 @@ impl<T> Batcher<T> {
             }),
             work: Condvar::new(),
             progress: Condvar::new(),
-            drops: Arc::new(DropCounter::new(signal)),
+            drops,
             max_queue_size: settings.max_queue_size.max(1),
             max_batch,
             schedule_delay: settings.schedule_delay,
             export_timeout: settings.export_timeout,
+            own_exporter,
         });
         // The export threads start once the provider hands over its resource (it always
         // does, in `build`): an exporter that already ran on another thread could no longer
@@ -118,12 +134,10 @@ impl<T> Batcher<T> {
                     exporter.set_resource(resource);
                 }
                 let worker_shared = Arc::clone(&thread_shared);
-                let runtime = runtime.clone();
                 thread_shared.lock().workers += 1;
                 let spawned = std::thread::Builder::new()
-                    .name(signal.thread_name(i))
+                    .name(thread_name(signal, i))
                     .spawn(move || {
-                        let _entered = runtime.as_ref().map(tokio::runtime::Handle::enter);
                         // What the exporter itself emits (a transport's logs) must not come
                         // back into the pipeline it is exporting.
                         let _suppressed = Context::enter_telemetry_suppressed_scope();
@@ -242,6 +256,12 @@ impl<T> Batcher<T> {
             }
             state.closed = true;
             state.seal(0);
+        }
+        if let Some(clock) = &shared.own_exporter {
+            // The exporters stop retrying a little before the deadline, so that their
+            // threads are done (and their batches counted) when this waits no longer.
+            let margin = (timeout / 10).min(Duration::from_millis(200));
+            clock.begin(deadline - margin);
         }
         shared.work.notify_all();
         let mut state = shared.lock();

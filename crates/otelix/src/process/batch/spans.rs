@@ -7,10 +7,10 @@ use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
 use opentelemetry_sdk::Resource;
 
-use super::queue::Batcher;
+use super::queue::{Batcher, OtlpExporters};
 use super::worker::Exporter;
-use super::{ExportHandle, Signal};
-use crate::config::BatchSettings;
+use super::ExportHandle;
+use crate::config::{BatchSettings, Signal};
 
 impl<E: SpanExporter + 'static> Exporter<SpanData> for E {
     fn set_resource(&mut self, resource: &Resource) {
@@ -54,21 +54,23 @@ impl BatchExportProcessor {
     where
         E: SpanExporter + 'static,
     {
-        Self::with_runtime(exporters, settings, None)
+        BatchExportProcessor {
+            batcher: Batcher::new(Signal::Traces, exporters, settings, None),
+        }
     }
 
-    /// As [`BatchExportProcessor::new`], with `runtime` entered on the export threads (the
-    /// gRPC exporter's channel and timers live on otelix's export runtime).
-    pub(crate) fn with_runtime<E>(
+    /// A processor for otelix's own OTLP exporters, which retry within the export timeout,
+    /// count their items in `otlp.drops` and stop retrying at the shutdown deadline.
+    pub(crate) fn for_otlp<E>(
         exporters: Vec<E>,
         settings: BatchSettings,
-        runtime: Option<tokio::runtime::Handle>,
+        otlp: OtlpExporters,
     ) -> Self
     where
         E: SpanExporter + 'static,
     {
         BatchExportProcessor {
-            batcher: Batcher::new(Signal::Traces, exporters, settings, runtime),
+            batcher: Batcher::new(Signal::Traces, exporters, settings, Some(otlp)),
         }
     }
 

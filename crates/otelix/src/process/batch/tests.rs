@@ -123,6 +123,7 @@ fn a_burst_far_larger_than_a_batch_is_exported_whole() {
     }
     assert!(processor.force_flush().is_ok());
     assert_eq!(exporter.exported.load(Ordering::Acquire), 50_000);
+    assert_eq!(processor.handle().exported(), 50_000);
     assert_eq!(processor.handle().dropped(), 0);
 }
 
@@ -249,7 +250,7 @@ fn log_records_lost_to_a_full_queue_or_a_failed_export_are_counted_as_logs() {
 }
 
 #[test]
-fn the_dropped_metric_has_series_for_both_signals_from_the_start() {
+fn the_dropped_metric_has_series_for_every_signal_and_reason_from_the_start() {
     use opentelemetry::metrics::MeterProvider as _;
     use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
     let exporter = InMemoryMetricExporter::default();
@@ -284,7 +285,12 @@ fn the_dropped_metric_has_series_for_both_signals_from_the_start() {
         }
     }
     seen.sort();
-    assert_eq!(seen.len(), 6, "{seen:?}");
+    // traces, metrics, logs × queue_full, export_failed, rejected, shutdown
+    assert_eq!(seen.len(), 12, "{seen:?}");
+    assert!(
+        seen.contains(&("metrics".into(), "rejected".into(), 0)),
+        "{seen:?}"
+    );
     assert!(
         seen.contains(&("logs".into(), "queue_full".into(), 7)),
         "{seen:?}"
@@ -305,6 +311,42 @@ fn failed_exports_are_counted() {
     }
     assert!(processor.force_flush().is_ok());
     assert_eq!(processor.handle().dropped_export_failed(), 250);
+    assert_eq!(processor.handle().exported(), 0);
+}
+
+/// otelix's OTLP exporters retry and count their items themselves: the processor counts
+/// neither their failures nor their successes, and its shutdown tells them when to stop.
+#[test]
+fn a_processor_for_otelix_exporters_leaves_the_counting_to_them() {
+    use crate::export::otlp::ShutdownClock;
+    let exporter = TestExporter::default();
+    exporter.fail.store(true, Ordering::Release);
+    let drops = Arc::new(DropCounter::new(Signal::Traces));
+    let clock = Arc::new(ShutdownClock::default());
+    let mut processor = BatchExportProcessor::for_otlp(
+        vec![exporter.clone()],
+        settings(1_000, 100),
+        super::OtlpExporters {
+            drops: Arc::clone(&drops),
+            clock: Arc::clone(&clock),
+        },
+    );
+    processor.set_resource(&Resource::builder_empty().build());
+    for i in 0..250 {
+        processor.on_end(span(i, true));
+    }
+    assert!(processor.force_flush().is_ok());
+    // Three batches sent at once: no back-off between them in the processor.
+    assert_eq!(exporter.attempts.load(Ordering::Acquire), 3);
+    assert_eq!(processor.handle().dropped(), 0);
+    assert_eq!(processor.handle().exported(), 0);
+    assert!(clock.deadline().is_none());
+    let before = Instant::now();
+    assert!(processor
+        .shutdown_with_timeout(Duration::from_secs(2))
+        .is_ok());
+    let deadline = clock.deadline().expect("shutdown set the deadline");
+    assert!(deadline > before && deadline <= before + Duration::from_secs(2));
 }
 
 #[test]

@@ -22,6 +22,10 @@ pub(super) trait Exporter<T>: Send + 'static {
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult;
 }
 
+/// How long past its export timeout an OTLP export of otelix's own may take before the
+/// thread stops waiting: the exporter gives up at the timeout itself, and counts why.
+const OWN_EXPORTER_GRACE: Duration = Duration::from_secs(1);
+
 /// The first wait after a failed export.
 const MIN_RETRY_DELAY: Duration = Duration::from_millis(100);
 /// The longest wait between failed exports.
@@ -38,6 +42,12 @@ pub(super) fn export_loop<T, X: Exporter<T>>(shared: &Shared<T>, exporter: X) {
     // queueing meanwhile, within the queue bound. Shutdown does not wait.
     let mut retry_at: Option<Instant> = None;
     let mut retry_delay = Duration::ZERO;
+    let own_exporter = shared.own_exporter.is_some();
+    let export_timeout = if own_exporter {
+        shared.export_timeout + OWN_EXPORTER_GRACE
+    } else {
+        shared.export_timeout
+    };
     let mut state = shared.lock();
     loop {
         let backing_off = !state.closed && retry_at.is_some_and(|at| Instant::now() < at);
@@ -46,14 +56,22 @@ pub(super) fn export_loop<T, X: Exporter<T>>(shared: &Shared<T>, exporter: X) {
             state.in_flight += 1;
             drop(state);
             let items = batch.len() as u64;
-            let exported = block_on_with_timeout(exporter.export(batch), shared.export_timeout);
-            if matches!(exported, Some(Ok(()))) {
-                retry_at = None;
-                retry_delay = Duration::ZERO;
-            } else {
-                shared.drops.add(DropReason::ExportFailed, items);
-                retry_delay = (retry_delay * 2).clamp(MIN_RETRY_DELAY, MAX_RETRY_DELAY);
-                retry_at = Some(Instant::now() + retry_delay);
+            let exported = block_on_with_timeout(exporter.export(batch), export_timeout);
+            match exported {
+                // otelix's OTLP exporters counted the items themselves, and retried.
+                Some(_) if own_exporter => {}
+                Some(Ok(())) => {
+                    shared.drops.add_exported(items);
+                    retry_at = None;
+                    retry_delay = Duration::ZERO;
+                }
+                Some(Err(_)) | None => {
+                    shared.drops.add(DropReason::ExportFailed, items);
+                    if !own_exporter {
+                        retry_delay = (retry_delay * 2).clamp(MIN_RETRY_DELAY, MAX_RETRY_DELAY);
+                        retry_at = Some(Instant::now() + retry_delay);
+                    }
+                }
             }
             next_tick = Instant::now() + shared.schedule_delay;
             state = shared.lock();

@@ -1,36 +1,71 @@
-//! A span exporter for OTLP over gRPC that writes the protobuf bytes of the export request
-//! straight from the SDK's `SpanData`.
+//! otelix's span exporter, for both OTLP transports: it writes the protobuf bytes of the
+//! `ExportTraceServiceRequest` straight from the SDK's `SpanData`, once per batch, and hands
+//! them to the signal's [`Delivery`] (gRPC or HTTP/protobuf carry the same body).
 //!
-//! The `opentelemetry-otlp` exporter copies every batch (to be able to retry it), converts it
-//! into owned protobuf structs (one `String` per attribute key and value), and prost then
-//! computes nested message lengths once per nesting level while encoding, on the export
-//! runtime. Profiled at saturation that was about as many instructions per span as actix-web
-//! spends on the whole request. Writing the wire format directly costs a fraction of that; the
-//! request is then sent through a plain tonic client, on a channel of its own.
-//!
-//! Differences from the SDK exporter, on purpose: no retries (a failed batch is counted in
-//! `otelix.exporter.dropped` with reason `export_failed`; the next batch tries again), no
-//! compression (as otelix configured the SDK exporter), partial-success answers are not read.
+//! Why not the SDK's conversion: it copies every batch, converts it into owned protobuf
+//! structs (one `String` per attribute key and value), and prost then computes nested message
+//! lengths once per nesting level while encoding. Profiled at saturation that was about as
+//! many instructions per span as actix-web spends on the whole request. Writing the wire
+//! format directly costs a fraction of that.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use bytes::{Buf as _, BufMut as _};
-use http::uri::PathAndQuery;
 use opentelemetry::trace::{SpanId, SpanKind, Status};
 use opentelemetry::{Array, InstrumentationScope, KeyValue, Value};
-use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
+use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use opentelemetry_sdk::Resource;
-use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
-use tonic::transport::{Channel, Endpoint};
 
-const EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+use super::delivery::{Delivery, PartialSuccess};
 
-/// Exports spans as `ExportTraceServiceRequest`s to `{endpoint}` over gRPC.
-pub(crate) struct GrpcSpanExporter {
-    client: tonic::client::Grpc<Channel>,
-    metadata: tonic::metadata::MetadataMap,
+/// Exports spans as `ExportTraceServiceRequest`s over the signal's transport.
+#[derive(Debug)]
+pub(crate) struct OtlpSpanExporter {
+    encoder: SpanEncoder,
+    delivery: Delivery,
+}
+
+impl OtlpSpanExporter {
+    pub(crate) fn new(delivery: Delivery) -> Self {
+        OtlpSpanExporter {
+            encoder: SpanEncoder::default(),
+            delivery,
+        }
+    }
+}
+
+impl SpanExporter for OtlpSpanExporter {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        let body = self.encoder.encode(&batch);
+        let spans = batch.len() as u64;
+        drop(batch);
+        self.delivery
+            .export::<ExportTraceServiceResponse>(body, spans)
+            .await
+    }
+
+    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+        Ok(())
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.encoder.set_resource(resource);
+    }
+}
+
+impl PartialSuccess for ExportTraceServiceResponse {
+    fn rejected(&self) -> (i64, &str) {
+        self.partial_success
+            .as_ref()
+            .map_or((0, ""), |p| (p.rejected_spans, p.error_message.as_str()))
+    }
+}
+
+/// Writes the request: the resource, encoded once, and each batch's spans by scope.
+#[derive(Debug, Default)]
+pub(crate) struct SpanEncoder {
     /// The `Resource` message, encoded once.
     resource: Vec<u8>,
     resource_schema_url: String,
@@ -38,33 +73,8 @@ pub(crate) struct GrpcSpanExporter {
     last_len: AtomicUsize,
 }
 
-impl std::fmt::Debug for GrpcSpanExporter {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GrpcSpanExporter").finish_non_exhaustive()
-    }
-}
-
-impl GrpcSpanExporter {
-    /// A lazily connecting exporter; call inside the export runtime.
-    pub(crate) fn new(
-        endpoint: http::Uri,
-        timeout: Duration,
-        metadata: tonic::metadata::MetadataMap,
-    ) -> Self {
-        let channel = Endpoint::from(endpoint)
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .connect_lazy();
-        GrpcSpanExporter {
-            client: tonic::client::Grpc::new(channel),
-            metadata,
-            resource: Vec::new(),
-            resource_schema_url: String::new(),
-            last_len: AtomicUsize::new(0),
-        }
-    }
-
-    fn encode(&self, batch: &[SpanData]) -> Vec<u8> {
+impl SpanEncoder {
+    pub(crate) fn encode(&self, batch: &[SpanData]) -> Vec<u8> {
         let mut buf = Vec::with_capacity(self.last_len.load(Ordering::Relaxed) + 1024);
         // ExportTraceServiceRequest.resource_spans
         message(&mut buf, 1, |b| {
@@ -95,33 +105,8 @@ impl GrpcSpanExporter {
         self.last_len.store(buf.len(), Ordering::Relaxed);
         buf
     }
-}
 
-impl SpanExporter for GrpcSpanExporter {
-    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        let body = self.encode(&batch);
-        drop(batch);
-        let mut client = self.client.clone();
-        client
-            .ready()
-            .await
-            .map_err(|e| OTelSdkError::InternalFailure(format!("gRPC channel not ready: {e}")))?;
-        let mut request = tonic::Request::new(body);
-        *request.metadata_mut() = self.metadata.clone();
-        client
-            .unary::<Vec<u8>, (), RawCodec>(
-                request,
-                PathAndQuery::from_static(EXPORT_PATH),
-                RawCodec,
-            )
-            .await
-            .map(|_| ())
-            .map_err(|status| {
-                OTelSdkError::InternalFailure(format!("export failed: gRPC {:?}", status.code()))
-            })
-    }
-
-    fn set_resource(&mut self, resource: &Resource) {
+    pub(crate) fn set_resource(&mut self, resource: &Resource) {
         let mut buf = Vec::new();
         for (key, value) in resource.iter() {
             message(&mut buf, 1, |b| {
@@ -131,47 +116,6 @@ impl SpanExporter for GrpcSpanExporter {
         }
         self.resource = buf;
         self.resource_schema_url = resource.schema_url().unwrap_or_default().to_owned();
-    }
-}
-
-/// Sends pre-encoded bytes and ignores the answer's content (an empty success or a partial
-/// success, which the SDK exporter only logs).
-#[derive(Debug, Clone, Copy, Default)]
-struct RawCodec;
-
-impl Codec for RawCodec {
-    type Encode = Vec<u8>;
-    type Decode = ();
-    type Encoder = RawCodec;
-    type Decoder = RawCodec;
-
-    fn encoder(&mut self) -> Self::Encoder {
-        RawCodec
-    }
-
-    fn decoder(&mut self) -> Self::Decoder {
-        RawCodec
-    }
-}
-
-impl Encoder for RawCodec {
-    type Item = Vec<u8>;
-    type Error = tonic::Status;
-
-    fn encode(&mut self, item: Vec<u8>, dst: &mut EncodeBuf<'_>) -> Result<(), Self::Error> {
-        dst.put_slice(&item);
-        Ok(())
-    }
-}
-
-impl Decoder for RawCodec {
-    type Item = ();
-    type Error = tonic::Status;
-
-    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<()>, Self::Error> {
-        let len = src.remaining();
-        src.advance(len);
-        Ok(Some(()))
     }
 }
 
@@ -397,5 +341,5 @@ fn encode_span(buf: &mut Vec<u8>, span: &SpanData) {
 }
 
 #[cfg(test)]
-#[path = "grpc_spans_tests.rs"]
+#[path = "spans_tests.rs"]
 mod tests;
