@@ -85,8 +85,9 @@ run_tests() {
 # Each file with the number of its tests.
 declare -A expected=(
   [integration]=2
-  # Four ways in and the outage, 503/UNAVAILABLE and 400/INVALID_ARGUMENT runs, per transport.
-  [otlp_delivery]=8
+  # Four ways in and the outage, 503/UNAVAILABLE and 400/INVALID_ARGUMENT runs, per transport,
+  # and the certificates' own test.
+  [otlp_delivery]=9
   # stack.rs: the gRPC and the HTTP/protobuf runs, and two tests of its own helpers.
   [stack]=4
 )

@@ -95,6 +95,27 @@ async fn bad_request_is_not_retried_and_counted_as_dropped_over_http_protobuf() 
     resilience::permanent_refusal(Protocol::HttpProtobuf).await;
 }
 
+/// Runs without peers: the run's certificates are made, written and read back as a TLS client
+/// reads them, and a private key's content can be searched for.
+#[test]
+fn certificates_are_made_for_the_run() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let pki = Pki::make(dir.path());
+    for ca in [&pki.ca, &pki.untrusted_ca] {
+        let pem = std::fs::read(ca).expect("CA file");
+        reqwest::Certificate::from_pem(&pem).expect("a CA certificate");
+    }
+    for pair in [&pki.server, &pki.client, &pki.untrusted_client] {
+        reqwest::Identity::from_pem(&pair.identity_pem()).expect("a certificate and its key");
+        assert_eq!(
+            std::fs::read_to_string(&pair.key).expect("key file"),
+            pair.key_pem
+        );
+        assert!(!pair.key_lines().is_empty(), "{}", pair.key_pem);
+    }
+    assert_ne!(pki.client.key_pem, pki.untrusted_client.key_pem);
+}
+
 /// What a case sets beside the endpoint, and whether its telemetry must arrive.
 struct Case {
     name: &'static str,
