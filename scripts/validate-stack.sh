@@ -465,13 +465,14 @@ mkdir -p "$WORK/collector-configs"
 DELIVERY_COLLECTOR=examples/wwmaa-backend/tests/otlp_delivery/collector.yaml
 delivery_collector_validate() {
   local var env=()
-  for var in $(grep -o '\${env:[A-Z_]*}' "$DELIVERY_COLLECTOR" | sort -u | sed 's/^\${env:\(.*\)}$/\1/'); do
+  while read -r var; do
+    var="${var#env:}"
     case "$var" in
       *_CERT | *_KEY) env+=("$var=/validate/$var.pem") ;;
       *_TOKEN) env+=("$var=validate") ;;
       *) env+=("$var=127.0.0.1:$((4000 + ${#env[@]}))") ;;
     esac
-  done
+  done < <(grep -o 'env:[A-Z_]*' "$DELIVERY_COLLECTOR" | sort -u)
   env "${env[@]}" "$OTELCOL" validate --config="$DELIVERY_COLLECTOR"
 }
 
