@@ -2,6 +2,7 @@
 //! and how they were answered, so that tests can tell a batch sent again from a new one.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
+use std::time::Instant;
 
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
@@ -39,6 +40,8 @@ pub struct ExportRequest {
     pub digest: u64,
     /// The refusal it was answered with; `None` when it was accepted.
     pub refused: Option<Refusal>,
+    /// When it arrived: the time between two sends of one batch is the exporter's back-off.
+    pub received_at: Instant,
 }
 
 /// An OTLP export request message.
@@ -61,6 +64,7 @@ pub(crate) trait ExportMessage: Message + Sized {
             items: self.items(),
             digest: hasher.finish(),
             refused,
+            received_at: Instant::now(),
         }
     }
 }

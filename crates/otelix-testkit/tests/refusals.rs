@@ -139,6 +139,8 @@ async fn invalid_argument_answers_400_and_lists_each_batch() {
             (Transport::Grpc, 1, None),
         ]
     );
+    assert!(requests[0].received_at <= requests[1].received_at);
+    assert!(requests[1].received_at <= requests[2].received_at);
     // Three different batches.
     assert_ne!(requests[0].digest, requests[1].digest);
     assert_ne!(requests[1].digest, requests[2].digest);

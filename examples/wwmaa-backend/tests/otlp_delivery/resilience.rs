@@ -170,9 +170,28 @@ pub(crate) async fn unavailable_then_back(protocol: Protocol) {
         "{what}: {never_accepted} of {} refused trace batches were never sent again as they were",
         refused.len()
     );
+    // The wait between two sends of one batch: at least Retry-After when the answer had one.
+    let mut gaps: Vec<Duration> = Vec::new();
+    for digest in &refused {
+        let sends: Vec<Instant> = requests
+            .iter()
+            .filter(|r| r.digest == *digest)
+            .map(|r| r.received_at)
+            .collect();
+        gaps.extend(sends.windows(2).map(|w| w[1].duration_since(w[0])));
+    }
+    let shortest = gaps.iter().min().copied().unwrap_or_default();
+    if protocol == Protocol::HttpProtobuf {
+        // Retry-After is in whole seconds; allow for the clocks of two processes' tasks.
+        assert!(
+            shortest >= Duration::from_millis(1900),
+            "{what}: a refused batch was sent again after {shortest:?}, before Retry-After's 2 s"
+        );
+    }
     ok(&format!(
-        "{what}: the {} refused trace batches were each sent again and accepted",
-        refused.len()
+        "{what}: the {} refused trace batches were each sent again and accepted; the shortest wait between two sends was {:.2} s",
+        refused.len(),
+        shortest.as_secs_f64()
     ));
 }
 

@@ -32,7 +32,7 @@ impl Service {
         endpoint: &str,
         env: &[(&str, String)],
     ) -> Service {
-        Service::try_start(dir, case, protocol, endpoint, env).unwrap_or_else(|e| panic!("{e}"))
+        Service::try_start(dir, case, protocol, endpoint, env).expect("the service listens")
     }
 
     /// [`Service::start`], or what the service said when it exited instead of listening.
