@@ -266,7 +266,9 @@ async fn secured_delivery(protocol: Protocol) {
         }
     }
     if let Some(service) = &gzip_direct {
-        check_gzip(service, &gzip_receiver).map_or_else(|e| failures.push(e), |line| ok(&line));
+        check_gzip(service, &gzip_receiver)
+            .await
+            .map_or_else(|e| failures.push(e), |line| ok(&line));
     }
     // Those that cannot deliver: nothing arrived, the log says why and names the endpoint, and
     // the service kept serving (exercise asserts every answer).
@@ -356,9 +358,13 @@ fn check_refused(service: &Service, receiver: &Receiver) -> Result<String, Strin
     ))
 }
 
-/// Every request the gzip service sent its receiver came gzip-compressed, and all three
-/// signals arrived.
-fn check_gzip(service: &Service, receiver: &Receiver) -> Result<String, String> {
+/// All three signals of the gzip service arrived at its receiver within the wait, and every
+/// request came gzip-compressed.
+async fn check_gzip(service: &Service, receiver: &Receiver) -> Result<String, String> {
+    let deadline = Instant::now() + common::WAIT;
+    while Instant::now() < deadline && service.delivered(receiver) != [true; 3] {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     let delivered = service.delivered(receiver);
     if delivered != [true; 3] {
         return Err(format!(
