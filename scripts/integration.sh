@@ -8,7 +8,14 @@
 #   - Prometheus and promtool with the project's prometheus.yml adapted to loopback and its alert
 #     rules, and Alertmanager with the project's alertmanager.yml; built from their pinned Go
 #     modules (tools/, scripts/lib/peers.sh) like the collector, Jaeger and VictoriaLogs.
-# Those checks live in examples/wwmaa-backend/tests/integration/. Then the real stack, in
+# Those checks live in examples/wwmaa-backend/tests/integration/. Then OTLP delivery as
+# production collectors ask for it, in examples/wwmaa-backend/tests/otlp_delivery/: the service
+# exporting to the OpenTelemetry Collector built from tools/otelcol over TLS with a CA file,
+# mTLS, a bearer token its bearertokenauth extension checks, and gzip, over both transports
+# (certificates made at test time); refusals reported naming the endpoint; no token or private
+# key in any output; a collector stopped for 10 s, and the testkit receiver answering
+# UNAVAILABLE / 503 with Retry-After and INVALID_ARGUMENT / 400, under 50 requests a second.
+# Then the real stack, in
 # examples/wwmaa-backend/tests/stack/, over OTLP/gRPC in one run and OTLP/HTTP-protobuf in the
 # other:
 #   - the service (and a second instance serving the external APIs' sandbox) exporting to the
@@ -20,6 +27,7 @@
 # This script builds the peers (scripts/lib/peers.sh, scripts/lib/tools.sh), checks the backends,
 # runs both files and prints a summary; it fails when any test fails, is skipped or does not run.
 # Runnable by hand and by CI: bash scripts/integration.sh   (a few minutes)
+# One or more of the files alone: bash scripts/integration.sh otlp_delivery [integration stack]
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -74,9 +82,21 @@ run_tests() {
   fi
 }
 : >"$WORK/out"
-run_tests integration 2
-# stack: the gRPC and the HTTP/protobuf runs, and two tests of its own helpers.
-run_tests stack 4
+# Each file with the number of its tests.
+declare -A expected=(
+  [integration]=2
+  # Four ways in and the outage, 503/UNAVAILABLE and 400/INVALID_ARGUMENT runs, per transport,
+  # and the certificates' own test.
+  [otlp_delivery]=9
+  # stack: the gRPC and the HTTP/protobuf runs, and two tests of its own helpers.
+  [stack]=4
+)
+files=("$@")
+[ "${#files[@]}" -gt 0 ] || files=(integration otlp_delivery stack)
+for file in "${files[@]}"; do
+  [ -n "${expected[$file]:-}" ] || { note "unknown test file $file (known: ${!expected[*]})"; exit 1; }
+  run_tests "$file" "${expected[$file]}"
+done
 
 printf '\n== integration summary ==\n'
 grep -E '^(== |ok    )' "$WORK/out" || true

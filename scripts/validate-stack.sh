@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Validates the observability and deployment files without Docker or a cluster:
-#   otel-collector.yaml, docker-compose.yml, Dockerfile,
+#   otel-collector.yaml (and the OTLP delivery tests' collector config), docker-compose.yml,
+#   Dockerfile,
 #   docs/observability/ (Prometheus, rules and their unit tests, Alertmanager, Grafana, SLOs),
 #   docs/deployment/kubernetes/.
 # Runnable by hand and by CI: bash scripts/validate-stack.sh
@@ -459,12 +460,29 @@ mkdir -p "$WORK/collector-configs"
 "$PY" "$WORK/checks.py" extract-collector-configs "$WORK/collector-configs" >"$WORK/collector-configs.txt"
 [ -s "$WORK/collector-configs.txt" ] || { note "no collector ConfigMaps found in $K8S"; exit 1; }
 
+# The OTLP delivery tests' collector takes its addresses, certificate files and token from the
+# environment the test sets; validate loads the config without opening the files.
+DELIVERY_COLLECTOR=examples/wwmaa-backend/tests/otlp_delivery/collector.yaml
+delivery_collector_validate() {
+  local var env=()
+  while read -r var; do
+    var="${var#env:}"
+    case "$var" in
+      *_CERT | *_KEY) env+=("$var=/validate/$var.pem") ;;
+      *_TOKEN) env+=("$var=validate") ;;
+      *) env+=("$var=127.0.0.1:$((4000 + ${#env[@]}))") ;;
+    esac
+  done < <(grep -o 'env:[A-Z_]*' "$DELIVERY_COLLECTOR" | sort -u)
+  env "${env[@]}" "$OTELCOL" validate --config="$DELIVERY_COLLECTOR"
+}
+
 check "collector $(peers_version otelcol) validate otel-collector.yaml" collector_validate otel-collector.yaml
 while read -r cm; do
   check "collector $(peers_version otelcol) validate $K8S/$cm (its config.yaml)" collector_validate "$WORK/collector-configs/$cm"
 done <"$WORK/collector-configs.txt"
+check "collector $(peers_version otelcol) validate $DELIVERY_COLLECTOR" delivery_collector_validate
 collector_components() {
-  local configs=(otel-collector.yaml)
+  local configs=(otel-collector.yaml "$DELIVERY_COLLECTOR")
   while read -r cm; do configs+=("$WORK/collector-configs/$cm"); done <"$WORK/collector-configs.txt"
   "$OTELCOL" components | "$PY" "$WORK/checks.py" collector-components "${configs[@]}"
 }

@@ -1,6 +1,7 @@
 // The collector's component list, in the shape the collector's builder (ocb) generates. Only
-// what otel-collector.yaml and the Kubernetes agent/gateway configs use is compiled in: a
-// component our configs name but this list lacks fails `validate` in scripts/validate-stack.sh.
+// what otel-collector.yaml, the Kubernetes agent/gateway configs and the OTLP security test's
+// collector config use is compiled in: a component our configs name but this list lacks fails
+// `validate` in scripts/validate-stack.sh.
 
 package main
 
@@ -21,6 +22,7 @@ import (
 	otlpreceiver "go.opentelemetry.io/collector/receiver/otlpreceiver"
 
 	prometheusexporter "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/prometheusexporter"
+	bearertokenauthextension "github.com/open-telemetry/opentelemetry-collector-contrib/extension/bearertokenauthextension"
 	healthcheckextension "github.com/open-telemetry/opentelemetry-collector-contrib/extension/healthcheckextension"
 	resourceprocessor "github.com/open-telemetry/opentelemetry-collector-contrib/processor/resourceprocessor"
 )
@@ -47,13 +49,15 @@ func components() (otelcol.Factories, error) {
 	}
 
 	factories.Extensions, err = otelcol.MakeFactoryMap[extension.Factory](
+		bearertokenauthextension.NewFactory(),
 		healthcheckextension.NewFactory(),
 	)
 	if err != nil {
 		return otelcol.Factories{}, err
 	}
 	factories.ExtensionModules = makeModulesMap(factories.Extensions, map[component.Type]string{
-		healthcheckextension.NewFactory().Type(): "github.com/open-telemetry/opentelemetry-collector-contrib/extension/healthcheckextension " + contribVersion,
+		bearertokenauthextension.NewFactory().Type(): "github.com/open-telemetry/opentelemetry-collector-contrib/extension/bearertokenauthextension " + contribVersion,
+		healthcheckextension.NewFactory().Type():     "github.com/open-telemetry/opentelemetry-collector-contrib/extension/healthcheckextension " + contribVersion,
 	})
 
 	factories.Receivers, err = otelcol.MakeFactoryMap[receiver.Factory](

@@ -15,11 +15,41 @@ pub enum Behavior {
     Hang,
     /// Record the items on arrival and answer success after the delay.
     Delay(Duration),
+    /// Record nothing and answer with the refusal's status. The request is still counted,
+    /// and listed by [`Receiver::requests`](crate::Receiver::requests) as refused.
+    Refuse(Refusal),
+}
+
+/// A refusal of [`Behavior::Refuse`], with the status each transport answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Refusal {
+    /// gRPC `UNAVAILABLE`; HTTP 503 with `Retry-After: <seconds>` when `retry_after_seconds`
+    /// is set. Retryable: an exporter should send the same batch again.
+    Unavailable {
+        /// The `Retry-After` header's value (HTTP only; gRPC answers the bare code).
+        retry_after_seconds: Option<u64>,
+    },
+    /// gRPC `INVALID_ARGUMENT`; HTTP 400. Permanent: an exporter must not send the batch again.
+    InvalidArgument,
+}
+
+impl Refusal {
+    /// The gRPC status the receiver answers.
+    pub(crate) fn grpc_status(self) -> tonic::Status {
+        match self {
+            Refusal::Unavailable { .. } => {
+                tonic::Status::unavailable("otelix-testkit receiver refuses: unavailable")
+            }
+            Refusal::InvalidArgument => {
+                tonic::Status::invalid_argument("otelix-testkit receiver refuses: invalid argument")
+            }
+        }
+    }
 }
 
 /// What a handler should do with a request that decoded.
 pub(crate) enum Verdict {
-    Reject,
+    Refuse(Refusal),
     Record { answer_after: Answer },
 }
 
@@ -61,7 +91,10 @@ impl BehaviorCell {
             Behavior::Accept => Verdict::Record {
                 answer_after: Answer::Now,
             },
-            Behavior::Reject => Verdict::Reject,
+            Behavior::Reject => Verdict::Refuse(Refusal::Unavailable {
+                retry_after_seconds: None,
+            }),
+            Behavior::Refuse(refusal) => Verdict::Refuse(refusal),
             Behavior::Hang => Verdict::Record {
                 answer_after: Answer::Never,
             },

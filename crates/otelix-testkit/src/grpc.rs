@@ -27,23 +27,33 @@ use tonic::{Request, Response, Status};
 
 use crate::behavior::Verdict;
 use crate::receiver::Shared;
+use crate::requests::ExportMessage;
 use crate::{Transport, MAX_MESSAGE_BYTES};
 
 #[derive(Clone)]
 struct GrpcReceiver(Arc<Shared>);
 
 impl GrpcReceiver {
-    /// Counts the request, applies the behavior, and records via `record` unless rejected.
-    async fn handle<Req, Resp: Default>(
+    /// Counts the request, applies the behavior, and records via `record` unless refused.
+    async fn handle<Req: ExportMessage, Resp: Default>(
         &self,
         request: Request<Req>,
         record: impl FnOnce(&Shared, Req),
     ) -> Result<Response<Resp>, Status> {
-        self.0.store.count_request();
-        match self.0.behavior.verdict() {
-            Verdict::Reject => Err(Status::unavailable(
-                "otelix-testkit receiver is set to Behavior::Reject",
-            )),
+        let gzip = request
+            .metadata()
+            .get("grpc-encoding")
+            .is_some_and(|encoding| encoding.as_bytes().eq_ignore_ascii_case(b"gzip"));
+        let verdict = self.0.behavior.verdict();
+        let refused = match verdict {
+            Verdict::Refuse(refusal) => Some(refusal),
+            Verdict::Record { .. } => None,
+        };
+        self.0
+            .store
+            .count_request(|| request.get_ref().describe(Transport::Grpc, gzip, refused));
+        match verdict {
+            Verdict::Refuse(refusal) => Err(refusal.grpc_status()),
             Verdict::Record { answer_after } => {
                 record(&self.0, request.into_inner());
                 answer_after.wait().await;

@@ -24,6 +24,8 @@ use tokio::net::TcpListener;
 
 use crate::behavior::Verdict;
 use crate::receiver::Shared;
+use crate::requests::ExportMessage;
+use crate::Refusal;
 use crate::{Transport, MAX_MESSAGE_BYTES};
 
 const PROTOBUF: &str = "application/x-protobuf";
@@ -72,23 +74,26 @@ async fn logs(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes
     .await
 }
 
-async fn export<Req: Message + Default, Resp: Message + Default>(
+async fn export<Req: ExportMessage + Default, Resp: Message + Default>(
     shared: &Shared,
     headers: &HeaderMap,
     body: &[u8],
     record: impl FnOnce(&Shared, Req),
 ) -> Response {
-    let request = match decode::<Req>(headers, body) {
-        Ok(request) => request,
+    let (request, gzip) = match decode::<Req>(headers, body) {
+        Ok(decoded) => decoded,
         Err(rejection) => return rejection.into_response(),
     };
-    shared.store.count_request();
-    match shared.behavior.verdict() {
-        Verdict::Reject => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "otelix-testkit receiver is set to Behavior::Reject\n",
-        )
-            .into_response(),
+    let verdict = shared.behavior.verdict();
+    let refused = match verdict {
+        Verdict::Refuse(refusal) => Some(refusal),
+        Verdict::Record { .. } => None,
+    };
+    shared
+        .store
+        .count_request(|| request.describe(Transport::Http, gzip, refused));
+    match verdict {
+        Verdict::Refuse(refusal) => refusal_response(refusal),
         Verdict::Record { answer_after } => {
             record(shared, request);
             answer_after.wait().await;
@@ -101,6 +106,31 @@ async fn export<Req: Message + Default, Resp: Message + Default>(
     }
 }
 
+fn refusal_response(refusal: Refusal) -> Response {
+    match refusal {
+        Refusal::Unavailable {
+            retry_after_seconds,
+        } => {
+            let mut response = (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "otelix-testkit receiver refuses: unavailable\n",
+            )
+                .into_response();
+            if let Some(seconds) = retry_after_seconds {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            }
+            response
+        }
+        Refusal::InvalidArgument => (
+            StatusCode::BAD_REQUEST,
+            "otelix-testkit receiver refuses: invalid argument\n",
+        )
+            .into_response(),
+    }
+}
+
 /// A request the endpoint refuses, with the status and a message naming the problem.
 struct Rejection(StatusCode, String);
 
@@ -110,7 +140,11 @@ impl IntoResponse for Rejection {
     }
 }
 
-fn decode<Req: Message + Default>(headers: &HeaderMap, body: &[u8]) -> Result<Req, Rejection> {
+/// The request and whether its body was gzip-compressed.
+fn decode<Req: Message + Default>(
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(Req, bool), Rejection> {
     let content_type = header_str(headers, header::CONTENT_TYPE);
     let mime = content_type.split(';').next().unwrap_or_default().trim();
     if !mime.eq_ignore_ascii_case(PROTOBUF) {
@@ -121,6 +155,7 @@ fn decode<Req: Message + Default>(headers: &HeaderMap, body: &[u8]) -> Result<Re
     }
     let encoding = header_str(headers, header::CONTENT_ENCODING);
     let inflated;
+    let gzip = encoding.trim().eq_ignore_ascii_case("gzip");
     let bytes = match encoding.trim().to_ascii_lowercase().as_str() {
         "" | "identity" => body,
         "gzip" => {
@@ -134,12 +169,13 @@ fn decode<Req: Message + Default>(headers: &HeaderMap, body: &[u8]) -> Result<Re
             ))
         }
     };
-    Req::decode(bytes).map_err(|error| {
+    let request = Req::decode(bytes).map_err(|error| {
         Rejection(
             StatusCode::BAD_REQUEST,
             format!("body is not a valid protobuf export request: {error}"),
         )
-    })
+    })?;
+    Ok((request, gzip))
 }
 
 fn header_str(headers: &HeaderMap, name: header::HeaderName) -> String {

@@ -7,8 +7,9 @@
 //! Everything that arrives is recorded with its resource attributes and scope name;
 //! tests read snapshots ([`Receiver::spans`], [`Receiver::counts`], ...) or wait for the
 //! first matching item ([`Receiver::wait_for_span`] and its blocking twin).
-//! [`Behavior`] makes the receiver reject, hang or answer late, to test exporter failure
-//! handling.
+//! [`Behavior`] makes the receiver refuse (retryably or not, see [`Refusal`]), hang or answer
+//! late, to test exporter failure handling; [`Receiver::requests`] lists every request with
+//! its encoding and a digest, so that a batch sent again can be told from a new one.
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -46,12 +47,14 @@ mod grpc;
 mod http;
 mod received;
 mod receiver;
+mod requests;
 mod store;
 
-pub use behavior::Behavior;
+pub use behavior::{Behavior, Refusal};
 pub use error::TestkitError;
 pub use received::{AttrValue, ReceivedLog, ReceivedMetric, ReceivedSpan, Transport};
 pub use receiver::{Receiver, ReceiverBuilder};
+pub use requests::{ExportRequest, Signal};
 pub use store::Counts;
 
 /// The largest export request accepted, compressed or not, on either transport (64 MiB).

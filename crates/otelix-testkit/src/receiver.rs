@@ -13,7 +13,9 @@ use tokio::sync::oneshot;
 
 use crate::behavior::BehaviorCell;
 use crate::store::Store;
-use crate::{Behavior, Counts, ReceivedLog, ReceivedMetric, ReceivedSpan, TestkitError};
+use crate::{
+    Behavior, Counts, ExportRequest, ReceivedLog, ReceivedMetric, ReceivedSpan, TestkitError,
+};
 
 /// State shared by the servers and the [`Receiver`] handle.
 pub(crate) struct Shared {
@@ -261,7 +263,15 @@ impl Receiver {
         self.shared.store.counts()
     }
 
-    /// Forgets every received item and resets the counts.
+    /// Every well-formed export request so far, accepted or refused, in arrival order: a
+    /// test tells a batch sent again (same [`digest`](ExportRequest::digest)) from a new one,
+    /// and sees whether it came gzip-compressed. Empty when items are not kept
+    /// ([`ReceiverBuilder::with_keep_items`]).
+    pub fn requests(&self) -> Vec<ExportRequest> {
+        self.shared.store.requests()
+    }
+
+    /// Forgets every received item and request and resets the counts.
     pub fn clear(&self) {
         self.shared.store.clear();
     }

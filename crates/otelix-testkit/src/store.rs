@@ -13,7 +13,7 @@ use tokio::sync::Notify;
 use tokio::task::AbortHandle;
 
 use crate::received::data_point_count;
-use crate::{ReceivedLog, ReceivedMetric, ReceivedSpan, TestkitError, Transport};
+use crate::{ExportRequest, ReceivedLog, ReceivedMetric, ReceivedSpan, TestkitError, Transport};
 
 /// How much the receiver has accepted since it started or was last cleared.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
@@ -25,7 +25,8 @@ pub struct Counts {
     /// Log records accepted.
     pub logs: u64,
     /// Well-formed export requests that arrived on either transport, including those that
-    /// [`Behavior::Reject`](crate::Behavior::Reject) turned away.
+    /// [`Behavior::Reject`](crate::Behavior::Reject) or
+    /// [`Behavior::Refuse`](crate::Behavior::Refuse) turned away.
     pub export_requests: u64,
 }
 
@@ -34,6 +35,7 @@ pub(crate) struct Inner {
     spans: Vec<ReceivedSpan>,
     metrics: Vec<ReceivedMetric>,
     logs: Vec<ReceivedLog>,
+    requests: Vec<ExportRequest>,
     counts: Counts,
     /// Bumped by `clear`, so that waits restart their scan from the first item.
     generation: u64,
@@ -145,8 +147,17 @@ impl Store {
         };
     }
 
-    pub(crate) fn count_request(&self) {
-        self.lock().counts.export_requests += 1;
+    /// Counts a request and, when items are kept, lists it as `describe` says (computed only
+    /// then, since it encodes the message again).
+    pub(crate) fn count_request(&self, describe: impl FnOnce() -> ExportRequest) {
+        let request = self.keep_items.then(describe);
+        let mut inner = self.lock();
+        inner.counts.export_requests += 1;
+        inner.requests.extend(request);
+    }
+
+    pub(crate) fn requests(&self) -> Vec<ExportRequest> {
+        self.lock().requests.clone()
     }
 
     pub(crate) fn record_traces(&self, request: ExportTraceServiceRequest, transport: Transport) {

@@ -22,6 +22,7 @@
 
 mod app;
 mod backends;
+pub(crate) mod pki;
 mod process;
 pub(crate) mod prometheus;
 mod requests;

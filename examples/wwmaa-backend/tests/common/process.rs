@@ -13,13 +13,14 @@ pub(crate) const START: Duration = Duration::from_secs(30);
 
 /// A child process killed when dropped, its output in a log file.
 pub(crate) struct Process {
-    pub(crate) name: &'static str,
+    pub(crate) name: String,
     pub(crate) child: Child,
     log: PathBuf,
 }
 
 impl Process {
-    pub(crate) fn spawn(name: &'static str, dir: &Path, command: &mut Command) -> Process {
+    pub(crate) fn spawn(name: impl Into<String>, dir: &Path, command: &mut Command) -> Process {
+        let name = name.into();
         let log = dir.join(format!("{name}.log"));
         let out = std::fs::File::create(&log).expect("log file");
         let child = command
