@@ -168,6 +168,13 @@ mod http_client {
     };
     use super::DURATION_COUNT;
 
+    /// When the workspace builds reqwest with rustls and no provider of its own (the example
+    /// does, to keep ring the only one), building a client panics until one is installed.
+    fn http_client() -> reqwest::Client {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        reqwest::Client::new()
+    }
+
     /// A local service instrumented like an otelix server: it continues the caller's trace
     /// from the request headers in a SERVER span of the same telemetry.
     #[derive(Clone)]
@@ -266,7 +273,7 @@ mod http_client {
         let telemetry = telemetry(&receiver);
         let handle = telemetry.handle();
         let server = TestServer::start(&handle).await;
-        let client = ExternalClient::new(reqwest::Client::new(), &handle);
+        let client = ExternalClient::new(http_client(), &handle);
 
         let parent = handle.tracer().start("checkout");
         let cx = opentelemetry::Context::current_with_span(parent)
@@ -378,7 +385,7 @@ mod http_client {
         let telemetry = telemetry(&receiver);
         let handle = telemetry.handle();
         let server = TestServer::start(&handle).await;
-        let beehiiv = ExternalClient::new(reqwest::Client::new(), &handle).service("beehiiv");
+        let beehiiv = ExternalClient::new(http_client(), &handle).service("beehiiv");
 
         let slow = beehiiv
             .operation("sync_subscribers")

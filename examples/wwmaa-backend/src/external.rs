@@ -187,6 +187,27 @@ pub struct Classification {
     pub model: String,
 }
 
+/// Makes rustls with `ring` the process's crypto provider, unless one is installed already.
+///
+/// Call it before building any `reqwest::Client` in this build ([`Externals::new`] does):
+/// reqwest is built with its `rustls-no-provider` feature, so that aws-lc-rs stays out of the
+/// dependency graph and ring, which otelix's OTLP transport uses, is the only provider, and
+/// reqwest panics when a client is built before a provider is installed.
+pub fn install_crypto_provider() {
+    // An error means a provider is installed already, and the first one installed stays.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// The client every external API is called with: server certificates are verified against
+/// the system's roots, by rustls with ring.
+fn http_client_builder(timeout: std::time::Duration) -> reqwest::ClientBuilder {
+    install_crypto_provider();
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        .user_agent(concat!("wwmaa-backend/", env!("CARGO_PKG_VERSION")))
+}
+
 /// The four external services. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Externals {
@@ -213,11 +234,7 @@ impl Externals {
         local_addr: std::net::SocketAddr,
         telemetry: &otelix::TelemetryHandle,
     ) -> Result<Externals, ClientBuildError> {
-        let http = reqwest::Client::builder()
-            .timeout(settings.external_timeout())
-            .connect_timeout(settings.external_timeout())
-            .user_agent(concat!("wwmaa-backend/", env!("CARGO_PKG_VERSION")))
-            .build()?;
+        let http = http_client_builder(settings.external_timeout()).build()?;
         let client = ExternalClient::new(http, telemetry);
         let sandbox = sandbox_base(local_addr);
         Ok(Externals {
@@ -340,5 +357,99 @@ impl Externals {
         self.ai_registry
             .post("classify", "/v1/classify", &body)
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+    use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    use super::*;
+
+    /// An https server on 127.0.0.1 with a certificate for `localhost` signed by a CA made
+    /// here, answering every request `200 ok`. Returns that CA and the server's address.
+    async fn https_server() -> (reqwest::Certificate, SocketAddr) {
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+        let key = KeyPair::generate().unwrap();
+        let cert = CertificateParams::new(vec!["localhost".to_owned()])
+            .unwrap()
+            .signed_by(&key, &ca)
+            .unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![cert.der().clone()],
+                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+            )
+            .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    // A client that refuses the certificate ends the handshake here.
+                    let Ok(mut tls) = acceptor.accept(tcp).await else {
+                        return;
+                    };
+                    let mut request = Vec::new();
+                    let mut chunk = [0; 1024];
+                    while !request.ends_with(b"\r\n\r\n") {
+                        match tls.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => request.extend_from_slice(&chunk[..n]),
+                        }
+                    }
+                    let response =
+                        "HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok";
+                    let _ = tls.write_all(response.as_bytes()).await;
+                    let _ = tls.shutdown().await;
+                });
+            }
+        });
+        (reqwest::Certificate::from_der(ca.der()).unwrap(), addr)
+    }
+
+    #[tokio::test]
+    async fn the_external_client_reaches_https_servers_its_roots_trust_and_no_other() {
+        let (ca, addr) = https_server().await;
+        let url = format!("https://localhost:{}/", addr.port());
+
+        let trusting = http_client_builder(Duration::from_secs(10))
+            .resolve("localhost", addr)
+            .tls_certs_merge([ca])
+            .build()
+            .expect("the client builds with ring as the provider");
+        let response = trusting.get(&url).send().await.expect("the TLS handshake");
+        assert_eq!(response.status(), reqwest::StatusCode::OK);
+        assert_eq!(response.text().await.unwrap(), "ok");
+
+        // The system's roots alone do not know the test CA: the certificate is refused.
+        let system_roots = http_client_builder(Duration::from_secs(10))
+            .resolve("localhost", addr)
+            .build()
+            .expect("the client builds with ring as the provider");
+        let refused = system_roots
+            .get(&url)
+            .send()
+            .await
+            .expect_err("a certificate from an unknown CA");
+        let chain = format!("{:?}", anyhow::Error::new(refused));
+        assert!(
+            chain.contains("UnknownIssuer"),
+            "refused for another reason: {chain}"
+        );
     }
 }

@@ -70,7 +70,7 @@ async fn secrets_of_a_request_never_reach_spans_logs_metrics_or_the_slow_query_l
     );
     wait_listening(&mut service, addr);
     let base = format!("http://{addr}");
-    let client = reqwest::Client::new();
+    let client = common::http_client();
     let send = |request: reqwest::RequestBuilder| common::send(request);
 
     // Headers and query parameters.

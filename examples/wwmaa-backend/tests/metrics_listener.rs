@@ -27,7 +27,7 @@ async fn metrics_on_their_own_listener_behind_a_token() {
     assert_eq!(app.get("/metrics/summary").await.status, 404);
 
     let metrics = format!("http://{metrics_addr}");
-    let client = reqwest::Client::new();
+    let client = common::http_client();
     for path in ["/metrics", "/metrics/summary"] {
         let refused = client.get(format!("{metrics}{path}")).send().await.unwrap();
         assert_eq!(refused.status(), 401, "{path}");

@@ -47,7 +47,7 @@ async fn in_flight_requests_finish_and_new_ones_are_refused() {
     let stopping = actix_web::rt::spawn(async move { trigger.graceful().await });
     actix_web::rt::time::sleep(Duration::from_millis(50)).await;
 
-    let refused = reqwest::Client::new()
+    let refused = common::http_client()
         .get(app.url("/health"))
         .timeout(Duration::from_secs(2))
         .send()

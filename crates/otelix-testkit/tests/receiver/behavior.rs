@@ -52,7 +52,7 @@ async fn hang_never_answers() {
         tokio::time::timeout(Duration::from_millis(300), client.export(trace_request())).await;
     assert!(grpc.is_err(), "gRPC export answered: {grpc:?}");
 
-    let http = reqwest::Client::builder()
+    let http = super::http_client_builder()
         .timeout(Duration::from_millis(300))
         .build()
         .expect("client")

@@ -111,7 +111,9 @@ async fn http_refuses_json_and_garbage() {
     let mut response = response.await;
     // Not gzip-labelled, so it is decoded as protobuf, and fails as such.
     assert_eq!(response.status(), 400);
-    response = reqwest::Client::new()
+    response = super::http_client_builder()
+        .build()
+        .expect("client")
         .post(format!("{}/v1/logs", receiver.http_endpoint()))
         .header("content-type", "application/x-protobuf")
         .header("content-encoding", "gzip")

@@ -187,6 +187,13 @@ fn logs_request(body: &str) -> ExportLogsServiceRequest {
     }
 }
 
+/// When the workspace builds reqwest with rustls and no provider of its own (the example does,
+/// to keep ring the only one), building a client panics until one is installed.
+fn http_client_builder() -> reqwest::ClientBuilder {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+}
+
 fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut encoder = GzEncoder::new(Vec::new(), Compression::fast());
     encoder.write_all(bytes).expect("gzip into a Vec");
@@ -200,7 +207,9 @@ async fn post(
     gzip_body: bool,
     body: Vec<u8>,
 ) -> reqwest::Response {
-    let mut request = reqwest::Client::new()
+    let mut request = http_client_builder()
+        .build()
+        .expect("client")
         .post(format!("{}{path}", receiver.http_endpoint()))
         .header("content-type", content_type);
     let body = if gzip_body {

@@ -100,7 +100,7 @@ pub(crate) async fn start(
         base,
         receiver,
         telemetry,
-        client: reqwest::Client::new(),
+        client: super::http_client(),
         slow_query_log,
         database_system,
         database_url,

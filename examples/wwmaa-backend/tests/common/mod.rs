@@ -65,3 +65,11 @@ pub(crate) fn unique_name(prefix: &str) -> String {
         COUNTER.fetch_add(1, Ordering::Relaxed)
     )
 }
+
+/// A plain `reqwest::Client` for talking to the service and its peers. reqwest is built without
+/// a crypto provider of its own here (aws-lc-rs stays out of the graph), so ring is installed
+/// first, as the service does; a client built before that would panic.
+pub(crate) fn http_client() -> reqwest::Client {
+    wwmaa_backend::external::install_crypto_provider();
+    reqwest::Client::new()
+}

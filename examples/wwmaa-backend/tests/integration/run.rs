@@ -78,7 +78,7 @@ impl Run {
         );
         wait_listening(&mut service, service_addr);
         let base = format!("http://{service_addr}");
-        let client = reqwest::Client::new();
+        let client = common::http_client();
         let sent = common::send_every_kind(&client, &base).await;
         ok(&format!(
             "service up on {service_addr} (PostgreSQL, Redis, OTLP {} to rotel on {}); {} requests answered as expected",

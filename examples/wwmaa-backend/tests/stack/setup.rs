@@ -259,7 +259,7 @@ impl Stack {
             jaeger_query,
             victorialogs,
             victorialogs_addr,
-            client: reqwest::Client::new(),
+            client: common::http_client(),
             slow_query_log,
             started,
             _schema: schema,

@@ -127,6 +127,7 @@ impl DropCounter {
     }
 
     /// Remembers why the last export attempt failed.
+    #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
     pub(crate) fn set_last_failure(&self, failure: String) {
         *self
             .last_failure
