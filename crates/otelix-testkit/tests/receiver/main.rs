@@ -7,6 +7,7 @@
 mod behavior;
 mod grpc;
 mod http;
+mod refusals;
 mod waits;
 
 use std::io::Write;

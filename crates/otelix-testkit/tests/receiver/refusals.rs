@@ -2,21 +2,13 @@
 //! transports, and the request list that tells a batch sent again from a new one and a
 //! gzip-compressed body from a plain one.
 
-#![allow(clippy::expect_used)]
-
-use std::io::Write;
-
-use flate2::write::GzEncoder;
-use flate2::Compression;
 use opentelemetry_proto::tonic::collector::logs::v1::logs_service_client::LogsServiceClient;
-use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
-use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
-use otelix_testkit::{Behavior, ExportRequest, Receiver, Refusal, Signal, Transport};
+use otelix_testkit::{Behavior, ExportRequest, Refusal, Signal, Transport};
 use prost::Message;
 use tonic::codec::CompressionEncoding;
+
+use super::*;
 
 /// A trace request of `spans` spans, named after `name` so that two names make two batches.
 fn traces(name: &str, spans: u8) -> ExportTraceServiceRequest {
@@ -53,18 +45,7 @@ fn logs(records: usize) -> ExportLogsServiceRequest {
 
 /// POSTs `body` to `/v1/traces`, gzip-compressed when asked.
 async fn post_traces(receiver: &Receiver, body: Vec<u8>, gzip: bool) -> reqwest::Response {
-    let mut request = reqwest::Client::new()
-        .post(format!("{}/v1/traces", receiver.http_endpoint()))
-        .header("content-type", "application/x-protobuf");
-    let body = if gzip {
-        request = request.header("content-encoding", "gzip");
-        let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
-        encoder.write_all(&body).expect("gzip");
-        encoder.finish().expect("gzip")
-    } else {
-        body
-    };
-    request.body(body).send().await.expect("HTTP request")
+    post(receiver, "/v1/traces", "application/x-protobuf", gzip, body).await
 }
 
 #[tokio::test]
