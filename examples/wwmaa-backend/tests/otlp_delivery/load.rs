@@ -32,7 +32,7 @@ impl Load {
     /// Starts sending `GET {base}{path}`.
     pub(crate) fn start(base: &str, path: &str) -> Load {
         let url = format!("{base}{path}");
-        let client = reqwest::Client::new();
+        let client = crate::common::http_client();
         let sent = Arc::new(Mutex::new(Vec::new()));
         let failed = Arc::new(Mutex::new(Vec::new()));
         let (stop, mut stopped) = watch::channel(false);

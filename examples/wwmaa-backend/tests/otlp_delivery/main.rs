@@ -400,6 +400,7 @@ async fn preflight(collector: &Collector, pki: &Pki, token: &str) {
     // An empty ExportTraceServiceRequest: a protobuf message with no field set is no bytes.
     let body: Vec<u8> = Vec::new();
     let ca = reqwest::Certificate::from_pem(&std::fs::read(&pki.ca).expect("CA")).expect("CA PEM");
+    wwmaa_backend::external::install_crypto_provider();
     let client = |identity: Option<&common::pki::Pair>| {
         let mut builder = reqwest::Client::builder().add_root_certificate(ca.clone());
         if let Some(pair) = identity {

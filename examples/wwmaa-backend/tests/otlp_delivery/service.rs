@@ -84,7 +84,7 @@ impl Service {
             endpoint: endpoint.to_owned(),
             process,
             base: format!("http://{addr}"),
-            client: reqwest::Client::new(),
+            client: common::http_client(),
         })
     }
 

@@ -31,6 +31,7 @@ pub(crate) struct GrpcTransport {
     client: tonic::client::Grpc<HyperClient>,
     path: PathAndQuery,
     metadata: MetadataMap,
+    tls: bool,
 }
 
 impl GrpcTransport {
@@ -76,6 +77,7 @@ impl GrpcTransport {
             client,
             path: PathAndQuery::from_static(service_path(signal)),
             metadata,
+            tls: export.uses_tls(),
         })
     }
 
@@ -93,7 +95,7 @@ impl GrpcTransport {
             .unary::<Bytes, Bytes, RawCodec>(request, self.path.clone(), RawCodec)
             .await
             .map(tonic::Response::into_inner)
-            .map_err(|status| classify(&status))
+            .map_err(|status| classify(&status).over_tls(self.tls))
     }
 }
 

@@ -271,3 +271,29 @@ fn header_values_never_appear_in_debug_output() {
     assert!(metadata.contains("authorization"), "{metadata}");
     assert!(!metadata.contains("planted-secret"), "{metadata}");
 }
+
+#[test]
+fn a_tls_connection_the_collector_closes_points_at_the_client_certificate() {
+    let closed = || {
+        Failure::retryable(
+            FailureKind::Connection,
+            "client error (SendRequest): connection error: stream closed because of a broken pipe",
+            None,
+        )
+    };
+    let over_tls = closed().over_tls(true);
+    assert_eq!(over_tls.kind, FailureKind::Connection);
+    assert!(
+        over_tls
+            .reason
+            .contains("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE"),
+        "{over_tls:?}"
+    );
+    assert_eq!(closed().over_tls(false), closed(), "plaintext: no hint");
+    let refused = Failure::retryable(FailureKind::Connection, "Connection refused", None);
+    assert_eq!(
+        refused.clone().over_tls(true),
+        refused,
+        "not a closed connection"
+    );
+}

@@ -142,6 +142,24 @@ impl Failure {
     }
 }
 
+impl Failure {
+    /// A connection over TLS that the collector closed as soon as the request was written is
+    /// what a collector that refuses the client's certificate looks like from here (it closes
+    /// without an alert we get to read): the reason says so, since "not reachable" alone would
+    /// send the reader to the network.
+    pub(crate) fn over_tls(mut self, tls: bool) -> Self {
+        let closed = ["broken pipe", "connection reset"]
+            .iter()
+            .any(|cut| self.reason.contains(cut));
+        if tls && self.kind == FailureKind::Connection && closed {
+            self.reason.push_str(
+                " (the collector closed the TLS connection: does it require a client certificate this one lacks or it does not trust? OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE)",
+            );
+        }
+        self
+    }
+}
+
 /// How rustls words an alert from the peer (`received fatal alert: CertificateRequired`). A
 /// collector that refuses the client's certificate says so with an alert after the TLS 1.3
 /// handshake, which reaches a gRPC call through HTTP/2, and h2 keeps only an I/O error's kind
