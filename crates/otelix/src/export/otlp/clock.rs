@@ -41,6 +41,19 @@ impl ShutdownClock {
         *self.deadline.borrow()
     }
 
+    /// Completes when a shutdown has begun.
+    #[cfg_attr(
+        not(any(feature = "otlp-grpc", feature = "otlp-http")),
+        allow(dead_code)
+    )]
+    pub(crate) async fn begun(&self) {
+        let mut receiver = self.deadline.subscribe();
+        if receiver.wait_for(Option::is_some).await.is_err() {
+            // The clock is never dropped while a delivery holds it.
+            std::future::pending::<()>().await;
+        }
+    }
+
     /// Completes when a shutdown has begun and its deadline has passed.
     #[cfg_attr(
         not(any(feature = "otlp-grpc", feature = "otlp-http")),

@@ -133,6 +133,7 @@ impl Sender {
             if left.is_zero() {
                 return self.ran_out(budget_end, last);
             }
+            let unreachable_before = self.unreachable();
             let attempt = self
                 .transport
                 .send(body.clone(), self.attempt_timeout.min(left));
@@ -149,6 +150,16 @@ impl Sender {
             let Retry::After(server_delay) = failure.retry else {
                 return Outcome::Failed(failure);
             };
+            // Shutting down while the collector was already unreachable: another wait would
+            // only hold the process until the deadline (an orchestrator's grace period) for a
+            // collector that is not there. A collector that was there until now gets one more
+            // attempt; one that answers "unavailable" or late is tried until the deadline.
+            if self.clock.deadline().is_some()
+                && unreachable_before
+                && failure.kind.is_unreachable()
+            {
+                return Outcome::ShutDown;
+            }
             let delay = server_delay.or_else(|| backoff.next()).unwrap_or(MAX_DELAY);
             let next = Instant::now() + delay;
             // A delay that ends past the budget or the shutdown deadline leaves no attempt:
@@ -159,10 +170,19 @@ impl Sender {
             if self.clock.deadline().is_some_and(|d| next >= d) {
                 return Outcome::ShutDown;
             }
-            let sleep = tokio::time::sleep(delay);
-            if let Either::Right(_) =
-                select(std::pin::pin!(sleep), std::pin::pin!(self.clock.passed())).await
-            {
+            // A shutdown that begins while the collector is unreachable ends the wait: one
+            // more attempt, and if it fails too, the loop gives up above.
+            let unreachable = failure.kind.is_unreachable();
+            let sleep = std::pin::pin!(tokio::time::sleep(delay));
+            let woken = std::pin::pin!(async {
+                if unreachable {
+                    self.clock.begun().await;
+                } else {
+                    std::future::pending::<()>().await;
+                }
+            });
+            let passed = std::pin::pin!(self.clock.passed());
+            if let Either::Right(_) = select(select(sleep, woken), passed).await {
                 return Outcome::ShutDown;
             }
             last = Some(failure);
@@ -177,10 +197,19 @@ impl Sender {
         Outcome::Failed(last.unwrap_or_else(|| {
             Failure::retryable(
                 FailureKind::Timeout,
-                format!("not delivered within {:?}", self.budget),
+                format!("not delivered within {} ms", self.budget.as_millis()),
                 None,
             )
         }))
+    }
+
+    /// Whether an outage of the collector not being there (no connection, no TLS session) is
+    /// going on.
+    fn unreachable(&self) -> bool {
+        self.outage
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some_and(FailureKind::is_unreachable)
     }
 
     /// One warning when an outage begins; a refused request once a minute.

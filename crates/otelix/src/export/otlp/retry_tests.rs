@@ -338,3 +338,74 @@ async fn a_refused_request_is_reported_at_most_once_a_minute() {
     assert!(text.contains("HTTP 400 Bad Request"), "{text}");
     assert!(!text.contains("OTLP export failing"), "{text}");
 }
+
+fn refused_connection() -> Answer {
+    (
+        Duration::ZERO,
+        Err(Failure::retryable(
+            FailureKind::Connection,
+            "tcp connect error: Connection refused (os error 111)",
+            None,
+        )),
+    )
+}
+
+#[tokio::test]
+async fn a_shutdown_during_an_outage_tries_once_more_and_gives_up_without_waiting_for_the_deadline()
+{
+    let fake = FakeTransport::new((0..1000).map(|_| refused_connection()));
+    let clock = Arc::new(ShutdownClock::default());
+    let (sender, _) = sender(
+        &fake,
+        Duration::from_secs(1),
+        Duration::from_secs(30),
+        &clock,
+    );
+    let stop = Arc::clone(&clock);
+    let deadline = Arc::new(Mutex::new(None));
+    let set = Arc::clone(&deadline);
+    tokio::spawn(async move {
+        // Four attempts fail (at 0, ~0.1, ~0.3, ~0.7 s) before the shutdown begins.
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        let at = Instant::now() + Duration::from_secs(10);
+        *set.lock().unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
+        stop.begin(at);
+    });
+    let outcome = sender.deliver(Bytes::new()).await;
+    assert!(matches!(outcome, Outcome::ShutDown), "{outcome:?}");
+    let began = deadline
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .expect("the shutdown began");
+    let attempts = fake.attempts();
+    let after: Vec<_> = attempts.iter().filter(|(at, _)| *at >= began).collect();
+    assert_eq!(
+        after.len(),
+        1,
+        "one attempt once the shutdown began: {attempts:?}"
+    );
+    assert!(
+        Instant::now() < began + Duration::from_secs(5),
+        "it gave up long before the 10 s deadline"
+    );
+}
+
+#[tokio::test]
+async fn a_collector_that_answers_unavailable_is_still_tried_during_shutdown() {
+    let fake = FakeTransport::new((0..1000).map(|_| unavailable(None)));
+    let clock = Arc::new(ShutdownClock::default());
+    let (sender, _) = sender(
+        &fake,
+        Duration::from_secs(1),
+        Duration::from_secs(30),
+        &clock,
+    );
+    clock.begin(Instant::now() + Duration::from_millis(800));
+    let outcome = sender.deliver(Bytes::new()).await;
+    assert!(matches!(outcome, Outcome::ShutDown), "{outcome:?}");
+    assert!(
+        fake.attempts().len() >= 3,
+        "retried until the deadline: {:?}",
+        fake.attempts()
+    );
+}

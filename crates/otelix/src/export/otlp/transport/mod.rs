@@ -90,7 +90,7 @@ impl Transport {
             Ok(answer) => answer,
             Err(_elapsed) => Err(Failure::retryable(
                 FailureKind::Timeout,
-                format!("no answer within {timeout:?}"),
+                format!("no answer within {} ms", timeout.as_millis()),
                 None,
             )),
         }
@@ -198,6 +198,11 @@ impl FailureKind {
     /// Whether the collector is unusable, rather than refusing one request.
     pub(crate) fn is_outage(self) -> bool {
         !matches!(self, FailureKind::Refused)
+    }
+
+    /// Whether the collector is not there at all: no connection, or no TLS session with it.
+    pub(crate) fn is_unreachable(self) -> bool {
+        matches!(self, FailureKind::Connection | FailureKind::Certificate)
     }
 
     pub(crate) fn as_str(self) -> &'static str {
