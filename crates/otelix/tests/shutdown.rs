@@ -157,3 +157,40 @@ fn an_unreachable_collector_is_one_warning_not_an_error() {
     );
     let _ = telemetry.shutdown();
 }
+
+#[test]
+fn a_log_line_after_shutdown_is_counted_as_dropped_not_a_panic() {
+    let receiver = Receiver::start().expect("the OTLP receiver starts");
+    let lines = CapturedLines::default();
+    let config = Config::builder()
+        .with_otlp_endpoint(receiver.grpc_endpoint())
+        .with_shutdown_timeout(DEADLINE)
+        .build_from_vars(no_env())
+        .expect("a valid configuration");
+    let telemetry = Telemetry::builder(config)
+        .with_log_writer(lines.clone())
+        .build()
+        .expect("telemetry builds");
+    let dispatch = telemetry.dispatch().clone();
+    let report = telemetry.shutdown().expect("telemetry shuts down");
+    // A scoped dispatcher, as a service's own code may hold one: the drop warning about this
+    // line is raised inside the event that made it.
+    tracing::dispatcher::with_default(&dispatch, || {
+        tracing::info!("a line after shutdown");
+    });
+    let logs = telemetry
+        .handle()
+        .log_export()
+        .cloned()
+        .expect("logs are exported");
+    assert_eq!(logs.dropped_shutdown(), report.logs.dropped.shutdown + 1);
+    let started = Instant::now();
+    while !lines.text().contains("log records dropped") && started.elapsed() < SLACK {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        lines.text().contains("log records dropped"),
+        "the drop is reported once: {}",
+        lines.text()
+    );
+}

@@ -43,6 +43,9 @@ impl ShutdownReport {
     /// delivered, `warn` otherwise. The providers are shut down by then, so it reaches the
     /// service's log lines, not the collector.
     pub fn log(&self) {
+        // The pipelines are shut down: this line is for the service's log, not an OTLP log
+        // record to be dropped and counted.
+        let _suppressed = opentelemetry::Context::enter_telemetry_suppressed_scope();
         if self.is_complete() {
             tracing::info!(target: "otelix", dropped = 0u64, "{self}");
         } else {

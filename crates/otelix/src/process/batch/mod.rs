@@ -144,7 +144,7 @@ impl DropCounter {
             return;
         }
         let signal = self.signal;
-        self.log(|| {
+        let warn = move || {
             tracing::warn!(
                 target: TRACING_TARGET,
                 signal = signal.as_str(),
@@ -154,7 +154,23 @@ impl DropCounter {
                 "{} dropped instead of exported (counted in otelix_exporter_dropped_total; this warning repeats at most once a minute per reason)",
                 item_name(signal),
             );
-        });
+        };
+        match self.log_dispatch.get() {
+            // A log record dropped as it is emitted: this runs inside the `tracing` event that
+            // made it, where switching the dispatcher panics in tracing-core ("RefCell already
+            // borrowed"). The warning (at most once a minute) is written from a thread of its own.
+            Some(dispatch) if inside_a_tracing_event() => {
+                let dispatch = dispatch.clone();
+                let _ = std::thread::Builder::new()
+                    .name("otelix-drop-warning".into())
+                    .spawn(move || {
+                        let _suppressed =
+                            opentelemetry::Context::enter_telemetry_suppressed_scope();
+                        tracing::dispatcher::with_default(&dispatch, warn);
+                    });
+            }
+            _ => self.log(warn),
+        }
     }
 
     /// Runs `emit` (a `tracing` event about exporting) with telemetry's own subscriber when it
@@ -188,6 +204,13 @@ impl std::fmt::Debug for DropCounter {
         }
         s.finish()
     }
+}
+
+/// Whether this thread is inside a `tracing` dispatch: there, tracing-core hands nested calls
+/// the no-op subscriber instead of the current one (as it does when no subscriber is set at all,
+/// where the answer errs on the safe side).
+fn inside_a_tracing_event() -> bool {
+    tracing::dispatcher::get_default(|current| current.is::<tracing::subscriber::NoSubscriber>())
 }
 
 /// Registers `otelix.exporter.dropped` (`{item}`; attributes `signal` and `reason`) on `meter`,
