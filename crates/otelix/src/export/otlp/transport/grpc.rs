@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use bytes::{Buf as _, BufMut as _, Bytes};
 use http::uri::PathAndQuery;
-use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
@@ -20,7 +20,9 @@ use tonic::metadata::{MetadataMap, MetadataValue};
 use tonic::{Code, Status};
 use tonic_types::StatusExt as _;
 
-use super::{header_map, server_text, Failure, FailureKind, USER_AGENT};
+use super::{
+    connector, endpoint_uri, header_map, server_text, tcp, Failure, FailureKind, USER_AGENT,
+};
 use crate::config::{Compression, OtlpExport, Signal};
 use crate::InitError;
 
@@ -40,28 +42,10 @@ impl GrpcTransport {
         export: &OtlpExport,
         tls: Arc<rustls::ClientConfig>,
     ) -> Result<Self, InitError> {
-        let origin: http::Uri =
-            export
-                .endpoint
-                .parse()
-                .map_err(|source| InitError::InvalidEndpoint {
-                    signal: signal.as_str(),
-                    endpoint: export.endpoint.clone(),
-                    source,
-                })?;
-        let mut tcp = HttpConnector::new();
-        tcp.enforce_http(false);
-        tcp.set_nodelay(true);
-        tcp.set_connect_timeout(Some(export.timeout));
-        let tls = HttpsConnectorBuilder::new().with_tls_config((*tls).clone());
-        // An https endpoint is always TLS: the connector refuses to fall back to plaintext.
-        let connector = if export.uses_tls() {
-            tls.https_only()
-        } else {
-            tls.https_or_http()
-        }
-        .enable_http2()
-        .wrap_connector(tcp);
+        let origin = endpoint_uri(signal, export)?;
+        let connector = connector(export, &tls)
+            .enable_http2()
+            .wrap_connector(tcp(export));
         let hyper = Client::builder(TokioExecutor::new())
             .http2_only(true)
             .timer(TokioTimer::new())

@@ -14,13 +14,15 @@ use bytes::Bytes;
 use http::header::{CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER, USER_AGENT as USER_AGENT_HEADER};
 use http::{HeaderMap, HeaderValue, StatusCode};
 use http_body_util::{BodyExt as _, Full};
-use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use prost::Message as _;
 
-use super::{header_map, server_text, Failure, FailureKind, USER_AGENT};
+use super::{
+    connector, endpoint_uri, header_map, server_text, tcp, Failure, FailureKind, USER_AGENT,
+};
 use crate::config::{Compression, OtlpExport, Signal};
 use crate::InitError;
 
@@ -38,28 +40,10 @@ impl HttpTransport {
         export: &OtlpExport,
         tls: Arc<rustls::ClientConfig>,
     ) -> Result<Self, InitError> {
-        let uri: http::Uri =
-            export
-                .endpoint
-                .parse()
-                .map_err(|source| InitError::InvalidEndpoint {
-                    signal: signal.as_str(),
-                    endpoint: export.endpoint.clone(),
-                    source,
-                })?;
-        let mut tcp = HttpConnector::new();
-        tcp.enforce_http(false);
-        tcp.set_nodelay(true);
-        tcp.set_connect_timeout(Some(export.timeout));
-        let tls = HttpsConnectorBuilder::new().with_tls_config((*tls).clone());
-        // An https endpoint is always TLS: the connector refuses to fall back to plaintext.
-        let connector = if export.uses_tls() {
-            tls.https_only()
-        } else {
-            tls.https_or_http()
-        }
-        .enable_http1()
-        .wrap_connector(tcp);
+        let uri = endpoint_uri(signal, export)?;
+        let connector = connector(export, &tls)
+            .enable_http1()
+            .wrap_connector(tcp(export));
         let client = Client::builder(TokioExecutor::new())
             .timer(TokioTimer::new())
             .pool_timer(TokioTimer::new())

@@ -147,6 +147,7 @@ impl Failure {
     /// what a collector that refuses the client's certificate looks like from here (it closes
     /// without an alert we get to read): the reason says so, since "not reachable" alone would
     /// send the reader to the network.
+    #[cfg(feature = "otlp-grpc")]
     pub(crate) fn over_tls(mut self, tls: bool) -> Self {
         let closed = ["broken pipe", "connection reset"]
             .iter()
@@ -260,6 +261,42 @@ fn rustls_error<'e>(error: &'e (dyn std::error::Error + 'static)) -> Option<&'e 
         .downcast_ref::<std::io::Error>()
         .and_then(std::io::Error::get_ref)?;
     rustls_error(inner)
+}
+
+/// The endpoint as a URI, or the start-up error naming it.
+pub(crate) fn endpoint_uri(signal: Signal, export: &OtlpExport) -> Result<::http::Uri, InitError> {
+    export
+        .endpoint
+        .parse()
+        .map_err(|source| InitError::InvalidEndpoint {
+            signal: signal.as_str(),
+            endpoint: export.endpoint.clone(),
+            source,
+        })
+}
+
+/// Both transports' connections, before the HTTP version is chosen: TCP without Nagle's delay,
+/// connecting within one attempt's timeout, and TLS by otelix's rustls configuration. An https
+/// endpoint is always TLS: the connector refuses to fall back to plaintext.
+pub(crate) fn connector(
+    export: &OtlpExport,
+    tls: &rustls::ClientConfig,
+) -> hyper_rustls::HttpsConnectorBuilder<hyper_rustls::builderstates::WantsProtocols1> {
+    let tls = hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls.clone());
+    if export.uses_tls() {
+        tls.https_only()
+    } else {
+        tls.https_or_http()
+    }
+}
+
+/// The TCP side of [`connector`].
+pub(crate) fn tcp(export: &OtlpExport) -> hyper_util::client::legacy::connect::HttpConnector {
+    let mut tcp = hyper_util::client::legacy::connect::HttpConnector::new();
+    tcp.enforce_http(false);
+    tcp.set_nodelay(true);
+    tcp.set_connect_timeout(Some(export.timeout));
+    tcp
 }
 
 /// The signal's headers as an HTTP header map, values marked sensitive so that no `Debug`
