@@ -105,6 +105,47 @@ pub(crate) fn export(signal: Signal, vars: &[(&str, String)]) -> OtlpExport {
         .clone()
 }
 
+/// The request body both transports' tests send.
+pub(crate) const BODY: &[u8] = b"\x0a\x03abc an encoded request";
+
+/// A transport of `protocol` for `signal`, with an `authorization` header holding [`SECRET`]
+/// and the settings of `vars`.
+pub(crate) fn transport(
+    protocol: &str,
+    signal: Signal,
+    vars: &[(&str, String)],
+) -> crate::export::otlp::transport::Transport {
+    let mut all = vec![
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol.to_owned()),
+        (
+            "OTEL_EXPORTER_OTLP_HEADERS",
+            format!("authorization={}", SECRET.replace(' ', "%20")),
+        ),
+    ];
+    all.extend(vars.iter().cloned());
+    let export = export(signal, &all);
+    let tls = crate::export::otlp::tls::client_config(signal, &export).expect("TLS settings");
+    crate::export::otlp::transport::Transport::new(signal, &export, tls).expect("a transport")
+}
+
+/// Sends [`BODY`] once, with five seconds to answer.
+pub(crate) async fn send(
+    transport: &crate::export::otlp::transport::Transport,
+) -> Result<Bytes, crate::export::otlp::transport::Failure> {
+    let body = transport.prepare(BODY.to_vec()).expect("prepared");
+    transport
+        .send(body, std::time::Duration::from_secs(5))
+        .await
+}
+
+/// The endpoint setting of `collector`, in plaintext.
+pub(crate) fn plain(collector: &Collector) -> (&'static str, String) {
+    (
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        format!("http://127.0.0.1:{}", collector.addr.port()),
+    )
+}
+
 /// A request as it arrived.
 #[derive(Debug, Clone)]
 pub(crate) struct Recorded {

@@ -4,37 +4,12 @@ use tonic_types::{ErrorDetails, StatusExt as _};
 
 use super::*;
 use crate::export::otlp::test_support::{
-    export, grpc_message, grpc_ok, grpc_status, Collector, Pki, SECRET,
+    self, grpc_message, grpc_ok, grpc_status, plain, send, Collector, Pki, BODY, SECRET,
 };
-use crate::export::otlp::tls::client_config;
 use crate::export::otlp::transport::{Retry, Transport};
 
-const BODY: &[u8] = b"\x0a\x03abc an encoded request";
-
 fn transport(vars: &[(&str, String)]) -> Transport {
-    let mut all = vec![
-        ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc".to_owned()),
-        (
-            "OTEL_EXPORTER_OTLP_HEADERS",
-            format!("authorization={}", SECRET.replace(' ', "%20")),
-        ),
-    ];
-    all.extend(vars.iter().cloned());
-    let export = export(Signal::Traces, &all);
-    let tls = client_config(Signal::Traces, &export).expect("TLS settings");
-    Transport::new(Signal::Traces, &export, tls).expect("a transport")
-}
-
-async fn send(transport: &Transport) -> Result<Bytes, Failure> {
-    let body = transport.prepare(BODY.to_vec()).expect("prepared");
-    transport.send(body, Duration::from_secs(5)).await
-}
-
-fn plain(collector: &Collector) -> (&'static str, String) {
-    (
-        "OTEL_EXPORTER_OTLP_ENDPOINT",
-        format!("http://127.0.0.1:{}", collector.addr.port()),
-    )
+    test_support::transport("grpc", Signal::Traces, vars)
 }
 
 #[tokio::test]

@@ -1,36 +1,13 @@
 use std::time::{Duration, SystemTime};
 
 use super::*;
-use crate::export::otlp::test_support::{export, gunzip, http_reply, Collector, Pki, SECRET};
-use crate::export::otlp::tls::client_config;
+use crate::export::otlp::test_support::{
+    self, gunzip, http_reply, plain, send, Collector, Pki, BODY, SECRET,
+};
 use crate::export::otlp::transport::{Retry, Transport};
 
-const BODY: &[u8] = b"\x0a\x03abc an encoded request";
-
 fn transport(vars: &[(&str, String)]) -> Transport {
-    let mut all = vec![
-        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf".to_owned()),
-        (
-            "OTEL_EXPORTER_OTLP_HEADERS",
-            format!("authorization={}", SECRET.replace(' ', "%20")),
-        ),
-    ];
-    all.extend(vars.iter().cloned());
-    let export = export(Signal::Logs, &all);
-    let tls = client_config(Signal::Logs, &export).expect("TLS settings");
-    Transport::new(Signal::Logs, &export, tls).expect("a transport")
-}
-
-async fn send(transport: &Transport) -> Result<Bytes, Failure> {
-    let body = transport.prepare(BODY.to_vec()).expect("prepared");
-    transport.send(body, Duration::from_secs(5)).await
-}
-
-fn plain(collector: &Collector) -> (&'static str, String) {
-    (
-        "OTEL_EXPORTER_OTLP_ENDPOINT",
-        format!("http://127.0.0.1:{}", collector.addr.port()),
-    )
+    test_support::transport("http/protobuf", Signal::Logs, vars)
 }
 
 #[tokio::test]
