@@ -44,10 +44,7 @@ pub(crate) struct Sender {
     transport: Transport,
     signal: Signal,
     endpoint: String,
-    /// One attempt's limit (`OTEL_EXPORTER_OTLP_TIMEOUT`).
-    attempt_timeout: Duration,
-    /// A request's limit, retries included (`OTEL_BSP_EXPORT_TIMEOUT`, ...).
-    budget: Duration,
+    limits: Limits,
     clock: std::sync::Arc<ShutdownClock>,
     /// Where the diagnostics go: telemetry's own subscriber, never the exported pipeline.
     drops: std::sync::Arc<DropCounter>,
@@ -62,14 +59,16 @@ impl std::fmt::Debug for Sender {
         f.debug_struct("Sender")
             .field("signal", &self.signal.as_str())
             .field("endpoint", &self.endpoint)
-            .field("budget", &self.budget)
+            .field("budget", &self.limits.budget)
             .finish_non_exhaustive()
     }
 }
 
 /// The limits a [`Sender`] works within.
 pub(crate) struct Limits {
+    /// One attempt's limit (`OTEL_EXPORTER_OTLP_TIMEOUT`).
     pub(crate) attempt_timeout: Duration,
+    /// A request's limit, retries included (`OTEL_BSP_EXPORT_TIMEOUT`, ...).
     pub(crate) budget: Duration,
 }
 
@@ -86,8 +85,7 @@ impl Sender {
             transport,
             signal,
             endpoint,
-            attempt_timeout: limits.attempt_timeout,
-            budget: limits.budget,
+            limits,
             clock,
             drops,
             outage: Mutex::new(None),
@@ -115,7 +113,7 @@ impl Sender {
     /// Sends `body` until it is delivered, fails for good, the budget runs out or the
     /// shutdown deadline passes. Runs on the export runtime.
     pub(crate) async fn deliver(&self, body: Bytes) -> Outcome {
-        let budget_end = Instant::now() + self.budget;
+        let budget_end = Instant::now() + self.limits.budget;
         let mut backoff = backon::ExponentialBuilder::new()
             .with_jitter()
             .with_min_delay(MIN_DELAY)
@@ -136,7 +134,7 @@ impl Sender {
             let unreachable_before = self.unreachable();
             let attempt = self
                 .transport
-                .send(body.clone(), self.attempt_timeout.min(left));
+                .send(body.clone(), self.limits.attempt_timeout.min(left));
             let failure =
                 match select(std::pin::pin!(attempt), std::pin::pin!(self.clock.passed())).await {
                     Either::Left((Ok(answer), _)) => {
@@ -197,7 +195,7 @@ impl Sender {
         Outcome::Failed(last.unwrap_or_else(|| {
             Failure::retryable(
                 FailureKind::Timeout,
-                format!("not delivered within {} ms", self.budget.as_millis()),
+                format!("not delivered within {} ms", self.limits.budget.as_millis()),
                 None,
             )
         }))
