@@ -131,19 +131,25 @@ fn a_delivered_shutdown_is_complete_and_a_second_call_says_it_already_ran() {
     ));
 }
 
+/// Telemetry exporting to `endpoint` with the test's shutdown deadline, its own log lines in
+/// `lines`. An unreachable collector must not fail start-up.
+fn telemetry_logging_to(endpoint: String, lines: &CapturedLines) -> Telemetry {
+    let config = Config::builder()
+        .with_otlp_endpoint(endpoint)
+        .with_shutdown_timeout(DEADLINE)
+        .build_from_vars(no_env())
+        .expect("a valid configuration");
+    Telemetry::builder(config)
+        .with_log_writer(lines.clone())
+        .build()
+        .expect("telemetry builds, collector or not")
+}
+
 #[test]
 fn an_unreachable_collector_is_one_warning_not_an_error() {
     let lines = CapturedLines::default();
     let endpoint = format!("http://127.0.0.1:{}", closed_port());
-    let config = Config::builder()
-        .with_otlp_endpoint(endpoint.clone())
-        .with_shutdown_timeout(DEADLINE)
-        .build_from_vars(no_env())
-        .expect("a valid configuration");
-    let telemetry = Telemetry::builder(config)
-        .with_log_writer(lines.clone())
-        .build()
-        .expect("an unreachable collector must not fail start-up");
+    let telemetry = telemetry_logging_to(endpoint.clone(), &lines);
     let warned = |text: &str| text.matches("OTLP collector not reachable").count();
     let started = Instant::now();
     while warned(&lines.text()) == 0 && started.elapsed() < Duration::from_secs(10) {
@@ -162,15 +168,7 @@ fn an_unreachable_collector_is_one_warning_not_an_error() {
 fn a_log_line_after_shutdown_is_counted_as_dropped_not_a_panic() {
     let receiver = Receiver::start().expect("the OTLP receiver starts");
     let lines = CapturedLines::default();
-    let config = Config::builder()
-        .with_otlp_endpoint(receiver.grpc_endpoint())
-        .with_shutdown_timeout(DEADLINE)
-        .build_from_vars(no_env())
-        .expect("a valid configuration");
-    let telemetry = Telemetry::builder(config)
-        .with_log_writer(lines.clone())
-        .build()
-        .expect("telemetry builds");
+    let telemetry = telemetry_logging_to(receiver.grpc_endpoint(), &lines);
     let dispatch = telemetry.dispatch().clone();
     let report = telemetry.shutdown().expect("telemetry shuts down");
     // A scoped dispatcher, as a service's own code may hold one: the drop warning about this
